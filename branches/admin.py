@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from branches.access import branch_scope
+from branches.models import Branch, Region, User
+
+
+class BranchScopedListFilter(admin.SimpleListFilter):
+    """A branch filter that lists only the branches the viewer may see."""
+
+    title = "branch"
+    parameter_name = "branch"
+    field = "branch"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(b.pk), str(b)) for b in branch_scope(request.user).branches()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(**{f"{self.field}_id": self.value()})
+        return queryset
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Region]:
+        scope = branch_scope(request.user)
+        regions = super().get_queryset(request)
+        if scope.everything:
+            return regions
+        return regions.filter(branches__in=scope.branch_ids).distinct()
+
+
+@admin.register(Branch)
+class BranchAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "region", "timezone", "is_active"]
+    list_filter = ["region", "is_active"]
+    search_fields = ["code", "name"]
+    list_select_related = ["region"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Branch]:
+        return branch_scope(request.user).filter(super().get_queryset(request), field="pk")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "role", "is_active"]
+    list_filter = ["role", "is_active", "regions", "branches"]
+    filter_horizontal = ["branches", "regions", "groups", "user_permissions"]
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Role and reach", {"fields": ("role", "branches", "regions")}),
+    )
+
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        ("Role and reach", {"fields": ("role", "branches", "regions")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # HQ admins manage staff; only superusers may hand out superuser or raw permissions.
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return ("is_superuser", "user_permissions", "groups")

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not a known IANA timezone (e.g. Europe/Paris).")
+
+
+class Region(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Branch(models.Model):
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="branches")
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "branches"
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", "Agent"
+    BRANCH_MANAGER = "branch_manager", "Branch manager"
+    REGIONAL_MANAGER = "regional_manager", "Regional manager"
+    ADMIN = "admin", "HQ admin"
+
+
+class User(AbstractUser):
+    """A staff member. What they may see follows from role + memberships (branches.access)."""
+
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.AGENT)
+    branches = models.ManyToManyField(Branch, blank=True, related_name="staff")
+    regions = models.ManyToManyField(Region, blank=True, related_name="staff")
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number within the database's range (not a decimal)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class SyncFilterSet(django_filters.FilterSet):
+    """``updated_after`` for incremental pulls; deleted rows only with ``include_deleted``."""
+
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Only rows changed at or after this ISO 8601 time.",
+    )
+    include_deleted = django_filters.BooleanFilter(
+        method="_noop",
+        help_text="Also return deleted rows as tombstones (`deleted: true`).",
+    )
+
+    def _noop(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # An empty value for a typed parameter (a date, a number, true/false) is a mistake,
+        # not a request for no filter.
+        problems: dict[str, list[str]] = {}
+        for name in self.data:
+            if name not in self.filters:
+                continue
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data[name]]
+            kind = self.filters[name]
+            if len(values) > 1:
+                problems[name] = ["Give this parameter once."]
+            elif values[0] == "" and not isinstance(kind, django_filters.CharFilter):
+                problems[name] = ["Give a value or leave the parameter out."]
+            elif isinstance(kind, django_filters.BooleanFilter) and values[0].lower() not in {
+                "true",
+                "false",
+            }:
+                problems[name] = ["Use true or false."]
+        if problems:
+            raise ValidationError(problems)
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("include_deleted"):
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return queryset

@@ -1,0 +1,78 @@
+"""OpenAPI additions: the problem+json error responses every operation can give, and the
+``format`` parameter of CSV-capable lists (a drf-spectacular postprocessing hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM = {
+    "type": "object",
+    "description": "An error (RFC 9457 problem details).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:crm:problem:validation-error"},
+        "title": {"type": "string", "example": "Bad Request"},
+        "status": {"type": "integer", "example": 400},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "description": "Messages per field (validation errors only).",
+            "additionalProperties": True,
+        },
+    },
+}
+REASONS = {
+    "400": "Invalid input: `errors` says which fields and why.",
+    "401": "No credentials, or an unknown or revoked API key.",
+    "403": "Authenticated, but this key or user may not do this here.",
+    "404": "No such record within the caller's reach, or an unknown `format`.",
+    "406": "The Accept header asks for a format this endpoint cannot give.",
+    "409": "A request with the same Idempotency-Key is still being processed.",
+    "412": "If-Match does not match the record's current ETag.",
+    "413": "Too many items in one request (at most 1 000), or the body is too large.",
+    "415": "The body is not JSON (send Content-Type: application/json).",
+    "422": "The Idempotency-Key was already used for a different request.",
+    "429": "Too many requests: wait for the seconds in Retry-After.",
+}
+
+
+def _codes(method: str, path: str) -> list[str]:
+    codes = ["401", "403", "404", "406", "429"]
+    if method in {"get", "post", "put", "patch"}:
+        codes.append("400")
+    if method in {"post", "put", "patch"}:
+        codes += ["413", "415"]
+    if method == "post":
+        codes += ["409", "422"]
+    if method in {"put", "patch"}:
+        codes.append("412")
+    return codes
+
+
+def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in _codes(method, path):
+                responses.setdefault(
+                    code,
+                    {
+                        "description": REASONS[code],
+                        "content": {"application/problem+json": {"schema": problem_ref}},
+                    },
+                )
+            ok = responses.get("200", {}).get("content", {})
+            if "text/csv" in ok:
+                operation.setdefault("parameters", []).append(
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "description": "`csv` streams every matching row as CSV instead of a page.",
+                        "schema": {"type": "string", "enum": ["json", "csv"]},
+                    }
+                )
+                ok["text/csv"] = {"schema": {"type": "string"}}
+    return result

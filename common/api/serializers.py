@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+# JSON types each kind of field accepts as is. DRF would otherwise coerce 0 to False,
+# "5" to 5 and 7 to "7": an integration sending the wrong type should hear about it.
+_JSON_TYPES: list[tuple[type[serializers.Field], tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), "Must be true or false."),
+    (serializers.IntegerField, (int,), "Must be a whole number."),
+    (serializers.ChoiceField, (str,), "Must be a string."),
+    (serializers.CharField, (str,), "Must be a string."),
+    (serializers.DateTimeField, (str,), "Must be an ISO 8601 date-time string."),
+    (serializers.ListField, (list,), "Must be a list."),
+]
+
+
+def _wrong_type(field: serializers.Field, value: Any) -> str | None:
+    if value is None:
+        return None
+    for kind, types, message in _JSON_TYPES:
+        if isinstance(field, kind):
+            if not isinstance(value, types) or (types == (int,) and isinstance(value, bool)):
+                return message
+            if isinstance(field, serializers.ListField) and isinstance(value, list):
+                return next((m for v in value if (m := _wrong_type(field.child, v))), None)
+            return None
+    return None
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, and (for JSON input) values of the wrong JSON type,
+    instead of silently ignoring or coercing them. Pass ``context={"lenient_types": True}``
+    for text sources such as CSV, where every value arrives as a string."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            if not self.context.get("lenient_types"):
+                wrong = {
+                    name: [message]
+                    for name, field in self.fields.items()
+                    if name in data
+                    and not field.read_only
+                    and (message := _wrong_type(field, data[name]))
+                }
+                if wrong:
+                    raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
+class ExternalRefSerializer(StrictSerializer):
+    source = serializers.CharField(max_length=64)  # type: ignore[assignment]
+    external_id = serializers.CharField(max_length=128)
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(["created", "updated", "unchanged", "error"])
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
+
+
+class BulkResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]
+    results = BulkItemResultSerializer(many=True)
+
+
+def bulk_request_schema(item_component: str) -> dict[str, Any]:
+    """The body of a bulk endpoint: any list of objects, each checked on its own (an invalid
+    item is reported in its result, not refused with the batch)."""
+    return {
+        "type": "array",
+        "minItems": 1,
+        "description": (
+            f"Up to 1 000 items, each shaped like {item_component}. Every item gets a result; "
+            "invalid ones are reported there and the valid ones are saved. "
+            'The array may also be sent as {"items": [...]}.'
+        ),
+        "items": {"type": "object", "additionalProperties": True},
+    }

@@ -1,0 +1,127 @@
+"""Building blocks the apps' API views share: sync-ordered lists with CSV export,
+single writes answered with ETag, and bulk upserts with one result per item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api.csv import CSVRenderer, csv_response
+from common.api.errors import PayloadTooLarge
+from common.api.etag import etag_of
+from common.api.pagination import SyncCursorPagination
+from common.bulk import ItemResult
+
+MAX_BULK_ITEMS = 1000
+Upsert = Callable[..., list[ItemResult]]
+
+
+class SyncListApi(generics.ListAPIView):
+    """A feed in sync order (updated_at, id) with keyset pages; ``?format=csv`` streams
+    every matching row instead of one page."""
+
+    pagination_class = SyncCursorPagination
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    csv_filename = "export"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == "csv":
+            self.paginator.validate_params(request)  # type: ignore[union-attr]
+            return csv_response(rows, self.get_serializer_class(), self.csv_filename)  # type: ignore[return-value]
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def single_write_response(
+    result: ItemResult, serializer_class: type[serializers.BaseSerializer]
+) -> Response:
+    """201/200 with the record and its ETag, or the error the result stands for."""
+    if result.status == "error":
+        if result.forbidden:
+            raise exceptions.PermissionDenied(_first_message(result.errors))
+        if result.missing:
+            raise exceptions.NotFound(_first_message(result.errors))
+        raise exceptions.ValidationError(result.errors)
+    code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+    return Response(
+        serializer_class(result.instance).data,
+        status=code,
+        headers={"ETag": etag_of(result.instance)},
+    )
+
+
+def _first_message(errors: dict[str, list[str]]) -> str:
+    return next((messages[0] for messages in errors.values() if messages), "Not allowed.")
+
+
+def detail_response(instance: Any, serializer_class: type[serializers.BaseSerializer]) -> Response:
+    return Response(serializer_class(instance).data, headers={"ETag": etag_of(instance)})
+
+
+class BulkUpsertApi(APIView):
+    """POST up to 1 000 items; each is validated on its own, valid ones are saved and
+    every item gets a result (index, status, id, errors): nothing is dropped silently."""
+
+    item_serializer_class: type[serializers.Serializer]
+    upsert: Upsert  # the app's service, e.g. staticmethod(customers_upsert)
+    renderer_classes = [JSONRenderer]
+
+    def post(self, request: Request) -> Response:
+        items = request.data.get("items") if isinstance(request.data, dict) else request.data
+        if not isinstance(items, list) or not items:
+            raise exceptions.ValidationError(
+                {"items": ['Send a non-empty JSON array of items, or {"items": [...]}.']}
+            )
+        not_objects = [i for i, item in enumerate(items) if not isinstance(item, dict)]
+        if not_objects:
+            raise exceptions.ValidationError(
+                {"items": [f"Item {i} is not a JSON object." for i in not_objects[:10]]}
+            )
+        if len(items) > MAX_BULK_ITEMS:
+            raise PayloadTooLarge(
+                f"At most {MAX_BULK_ITEMS} items per batch; this one has {len(items)}."
+            )
+        results: dict[int, dict[str, Any]] = {}
+        valid: list[tuple[int, dict[str, Any]]] = []
+        for index, raw in enumerate(items):
+            item = self.item_serializer_class(data=raw)
+            if item.is_valid():
+                valid.append((index, dict(item.validated_data)))
+            else:
+                results[index] = _result_body(index, "error", None, item.errors)
+        saved = self.upsert(actor=request.user, items=[data for _, data in valid])
+        for (index, _), result in zip(valid, saved, strict=True):
+            results[index] = _result_body(index, result.status, result.id, result.errors)
+        ordered = [results[i] for i in range(len(items))]
+        counts = dict.fromkeys(("created", "updated", "unchanged", "error"), 0)
+        for body in ordered:
+            counts[body["status"]] += 1
+        return Response(
+            {
+                "created": counts["created"],
+                "updated": counts["updated"],
+                "unchanged": counts["unchanged"],
+                "errors": counts["error"],
+                "results": ordered,
+            }
+        )
+
+
+def _result_body(index: int, state: str, pk: int | None, errors: Any) -> dict[str, Any]:
+    return {"index": index, "status": state, "id": pk, "errors": errors or {}}
+
+
+def scoped_get(queryset: QuerySet[Any], **lookup: Any) -> Any:
+    """One row of a queryset already limited to the caller's reach: outside it is a 404."""
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise exceptions.NotFound() from None

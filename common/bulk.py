@@ -1,0 +1,191 @@
+"""Create or update many rows of one model, each matched by id or by (source, external_id),
+with one result per item.
+
+Every API write (POST, PUT by external id, PATCH, bulk) and the CSV import go through
+here, so they validate and report alike. Items are checked with the model's own
+field validators and ``clean`` (related objects arrive resolved: no per-item
+queries), then new rows are inserted and changed rows updated in bulk statements.
+On PostgreSQL, transaction-scoped advisory locks on the external references
+serialise concurrent batches that share a record, so two overlapping batches can
+never both insert it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+M = TypeVar("M", bound=models.Model)
+Status = Literal["created", "updated", "unchanged", "error"]
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: Status
+    id: int | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    instance: Any = None
+    forbidden: bool = False  # refused for reach, not for content: a 403 for a single write
+    missing: bool = False  # names a row that does not exist: a 404 for a single write
+
+
+def item_error(index: int, errors: dict[str, list[str]], **flags: bool) -> ItemResult:
+    return ItemResult(index, "error", errors=errors, **flags)
+
+
+def validation_messages(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def _lock_key(model: type[models.Model], source: str, external_id: str) -> int:
+    digest = hashlib.blake2b(
+        f"{model._meta.label}:{source}:{external_id}".encode(), digest_size=8
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_external_refs(model: type[models.Model], refs: Sequence[tuple[str, str]]) -> None:
+    """Hold transaction-scoped locks on these references (PostgreSQL; a no-op elsewhere,
+    where the database serialises writers itself). Keys are taken in sorted order so two
+    batches never wait on each other in a cycle."""
+    if not refs or connection.vendor != "postgresql":
+        return
+    keys = sorted({_lock_key(model, s, e) for s, e in refs})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(%s::bigint[]) AS k "
+            "ORDER BY 1) AS keys",
+            [keys],
+        )
+
+
+def _existing_rows(
+    model: type[M], ids: set[int], refs: Sequence[tuple[str, str]]
+) -> tuple[dict[int, M], dict[tuple[str, str], M]]:
+    manager = model._default_manager.select_for_update()
+    by_id = {row.pk: row for row in manager.filter(pk__in=ids)} if ids else {}
+    by_ref: dict[tuple[str, str], M] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in refs:
+        by_source.setdefault(source, []).append(external_id)
+    for source, external_ids in by_source.items():
+        for row in manager.filter(source=source, external_id__in=external_ids):
+            by_ref[(row.source, row.external_id)] = row  # type: ignore[attr-defined]
+    return by_id, by_ref
+
+
+def bulk_upsert(
+    *,
+    model: type[M],
+    items: Sequence[dict[str, Any] | None],
+    failed: dict[int, ItemResult],
+    editable: Sequence[str],
+    may_change: Callable[[M], str | None] | None = None,
+    create_only: bool = False,
+) -> list[ItemResult]:
+    """Create or update ``items``: field values, plus ``id`` to name an existing row.
+
+    ``failed`` holds the results the caller already decided (unresolvable references,
+    access), and those items are None. ``may_change`` vets an existing row before it
+    is updated (an error message, or None). Omitted fields keep their value. With
+    ``create_only`` an item whose external reference exists is an error. Must run
+    inside a transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("bulk_upsert must run inside a transaction (it takes row locks).")
+    results = dict(failed)
+    first_seen: dict[Any, int] = {}
+    for i, values in enumerate(items):
+        if values is None or i in results:
+            continue
+        key = values.get("id") or (
+            (values.get("source", ""), values["external_id"]) if values.get("external_id") else None
+        )
+        if key is None:
+            continue
+        if key in first_seen:
+            where = "id" if "id" in values else "external_id"
+            results[i] = item_error(i, {where: [f"Repeats item {first_seen[key]} of this batch."]})
+        else:
+            first_seen[key] = i
+    refs = [k for k in first_seen if isinstance(k, tuple)]
+    lock_external_refs(model, refs)
+    by_id, by_ref = _existing_rows(model, {k for k in first_seen if isinstance(k, int)}, refs)
+
+    foreign_keys = [f for f in model._meta.concrete_fields if f.is_relation]
+    fk_names = [f.name for f in foreign_keys]
+    required_fks = [f for f in foreign_keys if not f.null]
+    now = timezone.now()
+    to_create: list[tuple[int, M]] = []
+    to_update: list[tuple[int, M]] = []
+    for i, values in enumerate(items):
+        if values is None or i in results:
+            continue
+        values = dict(values)
+        if "id" in values:
+            instance = by_id.get(values.pop("id"))
+            if instance is None:
+                results[i] = item_error(i, {"id": ["No such record."]}, missing=True)
+                continue
+        else:
+            ref = (values.get("source", ""), values.get("external_id", ""))
+            instance = by_ref.get(ref) if ref[1] else None
+        if instance is not None and create_only:
+            results[i] = item_error(
+                i,
+                {"external_id": ["A record with this source and external_id already exists."]},
+            )
+            continue
+        if instance is not None:
+            if instance.deleted_at is not None:  # type: ignore[attr-defined]
+                results[i] = item_error(
+                    i, {"non_field_errors": ["This record was deleted."]}, missing=True
+                )
+                continue
+            refusal = may_change(instance) if may_change else None
+            if refusal:
+                results[i] = item_error(i, {"non_field_errors": [refusal]}, forbidden=True)
+                continue
+            before = {name: getattr(instance, name) for name in editable}
+        else:
+            instance = model()
+            before = None
+        for name, value in values.items():
+            setattr(instance, name, value)
+        try:
+            missing = [f.name for f in required_fks if getattr(instance, f.attname) is None]
+            if missing:
+                raise ValidationError(dict.fromkeys(missing, "This field is required."))
+            instance.clean_fields(exclude=fk_names)
+            instance.clean()
+        except ValidationError as exc:
+            results[i] = ItemResult(i, "error", instance.pk, validation_messages(exc))
+            continue
+        if before is None:
+            instance.created_at = instance.updated_at = now  # type: ignore[attr-defined]
+            to_create.append((i, instance))
+        elif any(before[name] != getattr(instance, name) for name in editable):
+            instance.updated_at = now  # type: ignore[attr-defined]
+            to_update.append((i, instance))
+        else:
+            results[i] = ItemResult(i, "unchanged", instance.pk, instance=instance)
+
+    model._default_manager.bulk_create([inst for _, inst in to_create], batch_size=500)
+    if to_update:
+        model._default_manager.bulk_update(
+            [inst for _, inst in to_update], [*editable, "updated_at"], batch_size=500
+        )
+    for i, inst in to_create:
+        results[i] = ItemResult(i, "created", inst.pk, instance=inst)
+    for i, inst in to_update:
+        results[i] = ItemResult(i, "updated", inst.pk, instance=inst)
+    return [results[i] for i in range(len(items))]

@@ -1,0 +1,1 @@
+# The standard, rollups and flags arrive with the consistency-engine issue.

@@ -1,0 +1,204 @@
+"""REST API for an integration's own webhooks: subscriptions, the delivery log, redelivery."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from branches.access import IntegrationPrincipal, is_chain_admin
+from common.api.serializers import StrictSerializer
+from common.api.views import scoped_get
+from crm.models import Event, Integration, WebhookDelivery, WebhookSubscription
+from crm.webhooks import webhook_delivery_redeliver
+
+SCOPES = {"read": "webhooks:manage", "write": "webhooks:manage"}
+
+
+class SubscriptionSerializer(StrictSerializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices), min_length=1
+    )
+    is_active = serializers.BooleanField(default=True)
+    secret = serializers.CharField(
+        read_only=True, help_text="Signs every delivery (HMAC-SHA256): keep it to verify them."
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AttemptSerializer(serializers.Serializer):
+    attempted_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    duration_ms = serializers.IntegerField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    subscription = serializers.IntegerField(source="subscription_id")
+    event_type = serializers.CharField(source="event.event_type")
+    event_id = serializers.IntegerField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    log = AttemptSerializer(many=True)
+
+
+def _subscriptions(request: Request) -> QuerySet[WebhookSubscription]:
+    user = request.user
+    if isinstance(user, IntegrationPrincipal):
+        return WebhookSubscription.objects.filter(integration_id=user.integration_id)
+    if is_chain_admin(user):
+        return WebhookSubscription.objects.all()
+    raise exceptions.PermissionDenied("Webhooks belong to integrations and HQ admins.")
+
+
+def _owner(request: Request) -> Integration:
+    user = request.user
+    if not isinstance(user, IntegrationPrincipal):
+        raise exceptions.PermissionDenied("Subscribe with the integration's API key.")
+    return Integration.objects.get(pk=user.integration_id)
+
+
+class SubscriptionListApi(APIView):
+    required_scopes = SCOPES
+
+    @extend_schema(responses=SubscriptionSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(SubscriptionSerializer(_subscriptions(request), many=True).data)
+
+    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionSerializer})
+    def post(self, request: Request) -> Response:
+        data = SubscriptionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = WebhookSubscription.objects.create(
+            integration=_owner(request), **data.validated_data
+        )
+        return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionDetailApi(APIView):
+    required_scopes = SCOPES
+
+    @extend_schema(responses=SubscriptionSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(SubscriptionSerializer(scoped_get(_subscriptions(request), pk=pk)).data)
+
+    @extend_schema(request=SubscriptionSerializer, responses=SubscriptionSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        subscription = scoped_get(_subscriptions(request), pk=pk)
+        data = SubscriptionSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        for field, value in data.validated_data.items():
+            setattr(subscription, field, value)
+        subscription.save()
+        return Response(SubscriptionSerializer(subscription).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        scoped_get(_subscriptions(request), pk=pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _deliveries(request: Request) -> QuerySet[WebhookDelivery]:
+    return (
+        WebhookDelivery.objects.filter(subscription__in=_subscriptions(request))
+        .select_related("event")
+        .prefetch_related("log")
+    )
+
+
+class DeliveryListApi(APIView):
+    """The delivery log, newest first: attempts, status codes, next try."""
+
+    required_scopes = SCOPES
+
+    @extend_schema(responses=DeliverySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        deliveries = _deliveries(request)
+        if state := request.query_params.get("status"):
+            deliveries = deliveries.filter(status=state)
+        return Response(DeliverySerializer(deliveries[:200], many=True).data)
+
+
+class DeliveryDetailApi(APIView):
+    required_scopes = SCOPES
+
+    @extend_schema(responses=DeliverySerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(DeliverySerializer(scoped_get(_deliveries(request), pk=pk)).data)
+
+
+class DeliveryRedeliverApi(APIView):
+    """Send a delivery again now, whatever happened to it before."""
+
+    required_scopes = SCOPES
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        with transaction.atomic():
+            delivery = webhook_delivery_redeliver(delivery=scoped_get(_deliveries(request), pk=pk))
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class IntegrationSelfSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    branches = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class IntegrationSelfApi(APIView):
+    """Who this API key is: its integration, scopes and branch limits (any key may ask)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=IntegrationSelfSerializer)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        if not isinstance(user, IntegrationPrincipal):
+            raise exceptions.PermissionDenied("Only API keys have an integration.")
+        integration = Integration.objects.get(pk=user.integration_id)
+        codes = list(integration.branches.values_list("code", flat=True))
+        return Response(
+            {
+                "id": integration.pk,
+                "name": integration.name,
+                "scopes": integration.scopes,
+                "branches": codes or None,
+            }
+        )
+
+
+urlpatterns = [
+    path("integration/", IntegrationSelfApi.as_view(), name="integration-self"),
+    path(
+        "webhooks/subscriptions/", SubscriptionListApi.as_view(), name="webhook-subscription-list"
+    ),
+    path(
+        "webhooks/subscriptions/<int:pk>/",
+        SubscriptionDetailApi.as_view(),
+        name="webhook-subscription-detail",
+    ),
+    path("webhooks/deliveries/", DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path(
+        "webhooks/deliveries/<int:pk>/", DeliveryDetailApi.as_view(), name="webhook-delivery-detail"
+    ),
+    path(
+        "webhooks/deliveries/<int:pk>/redeliver/",
+        DeliveryRedeliverApi.as_view(),
+        name="webhook-delivery-redeliver",
+    ),
+]

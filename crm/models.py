@@ -1,0 +1,181 @@
+"""Integrations (API keys with scopes and branch limits), the webhook outbox and its
+delivery log, and stored responses for Idempotency-Key."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from branches.access import IntegrationPrincipal
+from branches.models import Branch
+from common.validation import ChoiceListValidator
+
+
+class Scope(models.TextChoices):
+    CUSTOMERS_READ = "customers:read", "Read customers"
+    CUSTOMERS_WRITE = "customers:write", "Create and change customers"
+    INTERACTIONS_READ = "interactions:read", "Read interactions, branches and service cycles"
+    INTERACTIONS_WRITE = "interactions:write", "Record interactions and feedback"
+    ANALYTICS_READ = "analytics:read", "Read consistency metrics and flags"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions"
+
+
+class Event(models.TextChoices):
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DELETED = "customer.deleted"
+    INTERACTION_CREATED = "interaction.created"
+    INTERACTION_UPDATED = "interaction.updated"
+    INTERACTION_DELETED = "interaction.deleted"
+
+
+class Integration(models.Model):
+    """Another system that syncs with the CRM through the API."""
+
+    name = models.CharField(max_length=120, unique=True)
+    scopes = models.JSONField(default=list, validators=[ChoiceListValidator(Scope.values)])
+    branches = models.ManyToManyField(
+        Branch,
+        blank=True,
+        related_name="+",
+        help_text="Limit the integration to these branches; leave empty for every branch.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def principal(self) -> IntegrationPrincipal:
+        limits = frozenset(self.branches.values_list("pk", flat=True))
+        return IntegrationPrincipal(
+            integration_id=self.pk,
+            name=self.name,
+            scopes=frozenset(self.scopes),
+            branch_ids=limits or None,
+        )
+
+
+class ApiKey(models.Model):
+    """A key of an integration. Only its SHA-256 is stored; the key is shown once."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.integration} · crm_{self.prefix}_… ({state})"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookSubscription(models.Model):
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    url = models.URLField(max_length=500)
+    # Kept readable: every delivery is signed with it (HMAC-SHA256).
+    secret = models.CharField(max_length=128, default=new_webhook_secret)
+    events = models.JSONField(default=list, validators=[ChoiceListValidator(Event.values)])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.integration} → {self.url}"
+
+
+class WebhookEvent(models.Model):
+    """The outbox: written in the transaction of the change it announces."""
+
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscription.url} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} → {self.status_code or self.error[:40]}"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST made with an Idempotency-Key, and its stored response once it finished."""
+
+    caller = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveIntegerField(null=True, blank=True)  # null: in flight
+    response_body = models.BinaryField(default=b"")
+    response_content_type = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caller", "key"], name="idempotency_unique_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status or 'in flight'})"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from branches.models import Branch
+from common.models import (
+    ExternalRefModel,
+    SoftDeleteModel,
+    TimeStampedModel,
+    external_ref_constraints,
+)
+
+
+class Channel(models.TextChoices):
+    """How a customer reaches the chain; shared by customers and interactions."""
+
+    IN_PERSON = "in_person", "Face to face"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "E-mail"
+    CHAT = "chat", "Chat"
+
+
+def validate_tags(value: object) -> None:
+    if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ValidationError("Tags must be a list of non-empty strings.")
+    if any(len(t) > 50 for t in value):
+        raise ValidationError("A tag is at most 50 characters.")
+
+
+def validate_phone(value: str) -> None:
+    if value and not re.fullmatch(r"\+?[0-9]{6,20}", normalise_phone(value)):
+        raise ValidationError("Enter a phone number of 6 to 20 digits, optionally starting with +.")
+
+
+def normalise_phone(value: str) -> str:
+    """Keep a leading + and the digits: "+44 (20) 7946-0000" -> "+442079460000"."""
+    return re.sub(r"[\s().\-/]", "", value.strip())
+
+
+class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
+    """One record for the whole chain: a customer visits many branches."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="", validators=[validate_phone])
+    preferred_channel = models.CharField(
+        max_length=16, choices=Channel.choices, blank=True, default=""
+    )
+    home_branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="home_customers"
+    )
+    consent_marketing = models.BooleanField(default=False)
+    consent_surveys = models.BooleanField(default=False)
+    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = external_ref_constraints("customer")
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="customer_sync_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            models.Index(fields=["name"], name="customer_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self.name = self.name.strip()
+        self.email = self.email.strip().lower()
+        self.phone = normalise_phone(self.phone)

@@ -1,0 +1,127 @@
+"""Writes to customer records. Customers are chain-wide: any active staff member may write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from branches.access import is_staff_member
+from branches.models import Branch
+from common.bulk import ItemResult, bulk_upsert, item_error
+from common.events import emit
+from common.validation import reject_unknown_fields
+from customers.models import Customer
+
+CUSTOMER_EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "phone",
+        "preferred_channel",
+        "home_branch",
+        "consent_marketing",
+        "consent_surveys",
+        "tags",
+        "notes",
+        "source",
+        "external_id",
+    }
+)
+
+
+def _require_staff(actor: Any) -> None:
+    if not is_staff_member(actor):
+        raise PermissionDenied("Only active staff may change customer records.")
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Trim stray whitespace before validation; Customer.clean tidies e-mail and phone."""
+    clean = dict(data)
+    for field in ("name", "email", "phone", "source", "external_id"):
+        if isinstance(clean.get(field), str):
+            clean[field] = clean[field].strip()
+    return clean
+
+
+@transaction.atomic
+def customer_create(*, actor: Any, **data: Any) -> Customer:
+    _require_staff(actor)
+    reject_unknown_fields(data, CUSTOMER_EDITABLE_FIELDS)
+    customer = Customer(**_normalise(data))
+    customer.full_clean()
+    customer.save()
+    emit([("customer.created", customer)], actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor: Any, customer: Customer, data: dict[str, Any]) -> Customer:
+    _require_staff(actor)
+    reject_unknown_fields(data, CUSTOMER_EDITABLE_FIELDS)
+    if customer.is_deleted:
+        raise ValidationError("This customer has been deleted and cannot be edited.")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    for field, value in _normalise(data).items():
+        setattr(customer, field, value)
+    customer.full_clean()
+    customer.save()
+    emit([("customer.updated", customer)], actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor: Any, customer: Customer) -> Customer:
+    """Soft delete: the record stays for sync feeds and the interactions that point at it."""
+    _require_staff(actor)
+    if not customer.is_deleted:
+        customer.deleted_at = timezone.now()
+        customer.save(update_fields=["deleted_at"])
+        emit([("customer.deleted", customer)], actor=actor)
+    return customer
+
+
+@transaction.atomic
+def customers_upsert(
+    *, actor: Any, items: list[dict[str, Any]], create_only: bool = False
+) -> list[ItemResult]:
+    """Create or update customers, each matched by ``id`` or by (source, external_id).
+
+    ``home_branch`` is a branch code. Fields an item leaves out keep their value (or
+    default, for a new customer). Returns one result per item, in order.
+    """
+    _require_staff(actor)
+    codes = {item["home_branch"] for item in items if item.get("home_branch")}
+    branches = {b.code: b for b in Branch.objects.filter(code__in=codes)}
+    failed: dict[int, ItemResult] = {}
+    values: list[dict[str, Any] | None] = []
+    for index, item in enumerate(items):
+        unknown = set(item) - CUSTOMER_EDITABLE_FIELDS - {"id"}
+        data = _normalise(item)
+        if unknown:
+            failed[index] = item_error(index, {f: ["Unknown field."] for f in sorted(unknown)})
+        elif data.get("home_branch"):
+            data["home_branch"] = branches.get(data["home_branch"])
+            if data["home_branch"] is None:
+                failed[index] = item_error(
+                    index, {"home_branch": [f"No branch with code '{item['home_branch']}'."]}
+                )
+        values.append(None if index in failed else data)
+    results = bulk_upsert(
+        model=Customer,
+        items=values,
+        failed=failed,
+        create_only=create_only,
+        editable=sorted(CUSTOMER_EDITABLE_FIELDS - {"source", "external_id"}),
+    )
+    emit(
+        [
+            (f"customer.{r.status}", r.instance)
+            for r in results
+            if r.status in {"created", "updated"}
+        ],
+        actor=actor,
+    )
+    return results

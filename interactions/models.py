@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from branches.models import Branch
+from common.models import (
+    ExternalRefModel,
+    SoftDeleteModel,
+    TimeStampedModel,
+    external_ref_constraints,
+)
+from customers.models import Channel, Customer
+
+# Clocks at the counter and in integrations drift a little; beyond this, a future time is a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class ServiceCycle(models.Model):
+    """A customer's path through one service (e.g. "cash a cheque"), made of moments."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Moment(models.Model):
+    """A moment of truth inside a service cycle; critical ones weigh most in the flag queue."""
+
+    cycle = models.ForeignKey(ServiceCycle, on_delete=models.CASCADE, related_name="moments")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=120)
+    is_critical = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["cycle", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "position"], name="moment_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.name}: {self.position}. {self.name}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class Outcome(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    FOLLOW_UP = "follow_up", "Follow-up needed"
+    ESCALATED = "escalated", "Escalated"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
+    """One customer touchpoint at one branch, with the timings that make service measurable."""
+
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        help_text="Empty for an anonymous walk-in.",
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    direction = models.CharField(
+        max_length=16, choices=Direction.choices, default=Direction.INBOUND
+    )
+    occurred_at = models.DateTimeField(
+        help_text="When the contact started: arrival, ring, e-mail received, chat opened."
+    )
+    wait_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Time to the first human response (or until abandon for abandoned contacts).",
+    )
+    handle_seconds = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    topic = models.CharField(max_length=120, blank=True, default="")
+    is_complaint = models.BooleanField(default=False)
+    notes = models.TextField(blank=True, default="")
+    moment = models.ForeignKey(
+        Moment, on_delete=models.PROTECT, null=True, blank=True, related_name="interactions"
+    )
+    csat = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    nps = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    feedback_comment = models.TextField(blank=True, default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            *external_ref_constraints("interaction"),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5),
+                name="interaction_csat_1_5",
+                violation_error_message="CSAT must be between 1 and 5.",
+            ),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10),
+                name="interaction_nps_0_10",
+                violation_error_message="NPS must be between 0 and 10.",
+            ),
+            models.CheckConstraint(
+                condition=Q(wait_seconds__isnull=True) | Q(wait_seconds__gte=0),
+                name="interaction_wait_non_negative",
+                violation_error_message="Wait time cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(handle_seconds__isnull=True) | Q(handle_seconds__gte=0),
+                name="interaction_handle_non_negative",
+                violation_error_message="Handling time cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values),
+                name="interaction_channel_known",
+                violation_error_message="Unknown channel.",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values),
+                name="interaction_outcome_known",
+                violation_error_message="Unknown outcome.",
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values),
+                name="interaction_direction_known",
+                violation_error_message="Unknown direction.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "occurred_at"], name="interaction_branch_time_idx"),
+            models.Index(fields=["customer", "occurred_at"], name="interaction_customer_idx"),
+            models.Index(fields=["updated_at", "id"], name="interaction_sync_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_channel_display()} at {self.branch.code}, {self.occurred_at:%Y-%m-%d %H:%M}"
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.occurred_at and self.occurred_at > timezone.now() + FUTURE_TOLERANCE:
+            errors["occurred_at"] = "An interaction cannot start in the future."
+        if self.customer_id is not None and self.customer is not None and self.customer.is_deleted:
+            errors["customer"] = "This customer has been deleted."
+        if self.outcome == Outcome.ABANDONED and self.handle_seconds:
+            errors["handle_seconds"] = "An abandoned contact has no handling time."
+        if self.outcome == Outcome.ABANDONED and self.channel == Channel.EMAIL:
+            errors["outcome"] = "An e-mail cannot be abandoned."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,51 @@
+"""Reads of interactions, scoped by branches.access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from branches.access import branch_scope
+from customers.models import Customer
+from customers.selectors import customer_get
+from interactions.models import Interaction
+
+
+def _with_relations(queryset: QuerySet[Interaction]) -> QuerySet[Interaction]:
+    return queryset.select_related("branch", "customer", "staff", "moment", "moment__cycle")
+
+
+def interaction_list(
+    *,
+    actor: Any,
+    branch_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Interaction]:
+    """Live interactions at the branches ``actor`` may see, newest first."""
+    interactions = branch_scope(actor).filter(Interaction.objects.alive())
+    if branch_id is not None:
+        interactions = interactions.filter(branch_id=branch_id)
+    if since is not None:
+        interactions = interactions.filter(occurred_at__gte=since)
+    if until is not None:
+        interactions = interactions.filter(occurred_at__lt=until)
+    return _with_relations(interactions).order_by("-occurred_at", "-id")
+
+
+def interaction_feed(*, actor: Any) -> QuerySet[Interaction]:
+    """Every interaction at the actor's branches, deleted ones too (sync tombstones)."""
+    return _with_relations(branch_scope(actor).filter(Interaction.objects.all()))
+
+
+def customer_timeline(*, actor: Any, customer_id: int) -> tuple[Customer, QuerySet[Interaction]]:
+    """The customer and every live touchpoint they had, at every branch, newest first.
+
+    Customers are chain-wide, so the timeline is not limited to the actor's
+    branches: seeing the whole history is what lets a branch serve consistently.
+    """
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    interactions = Interaction.objects.alive().filter(customer=customer)
+    return customer, _with_relations(interactions).order_by("-occurred_at", "-id")

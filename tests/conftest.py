@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from branches.models import Branch, Region, Role, User
+from tests.factories import BranchFactory, RegionFactory, UserFactory
+
+
+@dataclass
+class Chain:
+    """Two regions, three branches (one closed), and a staff member of every role."""
+
+    north: Region
+    south: Region
+    north_a: Branch
+    north_b: Branch
+    south_a: Branch
+    closed: Branch
+    admin: User
+    regional: User
+    manager: User
+    agent: User
+    south_agent: User
+
+
+@pytest.fixture
+def chain(db: None) -> Chain:
+    north, south = RegionFactory.create(code="north"), RegionFactory.create(code="south")
+    north_a = BranchFactory.create(region=north, code="n-a", timezone="Europe/Oslo")
+    north_b = BranchFactory.create(region=north, code="n-b", timezone="Europe/Oslo")
+    south_a = BranchFactory.create(region=south, code="s-a", timezone="America/New_York")
+    closed = BranchFactory.create(region=north, code="n-closed", is_active=False)
+    return Chain(
+        north=north,
+        south=south,
+        north_a=north_a,
+        north_b=north_b,
+        south_a=south_a,
+        closed=closed,
+        admin=UserFactory.create(role=Role.ADMIN),
+        regional=UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[north]),
+        manager=UserFactory.create(role=Role.BRANCH_MANAGER, branches=[north_b]),
+        agent=UserFactory.create(role=Role.AGENT, branches=[north_a, closed]),
+        south_agent=UserFactory.create(role=Role.AGENT, branches=[south_a]),
+    )
