@@ -122,8 +122,12 @@ def bulk_upsert(
     by_id, by_ref = _existing_rows(model, {k for k in first_seen if isinstance(k, int)}, refs)
 
     foreign_keys = [f for f in model._meta.concrete_fields if f.is_relation]
-    fk_names = [f.name for f in foreign_keys]
+    fk_names = {f.name for f in foreign_keys}
     required_fks = [f for f in foreign_keys if not f.null]
+    # Like a ModelForm, validate only the fields an item sets: the others keep a value that
+    # was valid already, or (on create) a default, unless the field is required.
+    plain_fields = {f.name for f in model._meta.concrete_fields} - fk_names
+    defaulted = {f.name for f in model._meta.concrete_fields if f.has_default() or f.blank}
     now = timezone.now()
     to_create: list[tuple[int, M]] = []
     to_update: list[tuple[int, M]] = []
@@ -165,7 +169,9 @@ def bulk_upsert(
             missing = [f.name for f in required_fks if getattr(instance, f.attname) is None]
             if missing:
                 raise ValidationError(dict.fromkeys(missing, "This field is required."))
-            instance.clean_fields(exclude=fk_names)
+            unset = plain_fields - values.keys()
+            skip = unset if before is not None else unset & defaulted
+            instance.clean_fields(exclude=fk_names | skip)
             instance.clean()
         except ValidationError as exc:
             results[i] = ItemResult(i, "error", instance.pk, validation_messages(exc))

@@ -61,6 +61,19 @@ def test_each_item_gets_a_result_and_valid_ones_are_saved(chain: Chain, api: API
     assert Interaction.objects.count() == 2
 
 
+def test_new_items_must_carry_required_fields_but_updates_may_send_one(
+    chain: Chain, api: APIClient
+) -> None:
+    api.post("/api/v1/interactions/bulk/", calls(1), format="json")
+    missing = {k: v for k, v in calls(1, start=1)[0].items() if k not in {"channel", "outcome"}}
+    update = {"source": "callcentre", "external_id": "K-0", "wait_seconds": 99}
+    body = api.post("/api/v1/interactions/bulk/", [missing, update], format="json").json()
+    assert [r["status"] for r in body["results"]] == ["error", "updated"]
+    assert set(body["results"][0]["errors"]) == {"channel", "outcome"}
+    saved = Interaction.objects.get(external_id="K-0")
+    assert (saved.wait_seconds, saved.channel, saved.outcome) == (99, "phone", "resolved")
+
+
 def test_a_retried_batch_creates_nothing_new(chain: Chain, api: APIClient) -> None:
     batch = calls(50)
     first = api.post("/api/v1/interactions/bulk/", batch, format="json").json()

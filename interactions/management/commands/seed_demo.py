@@ -112,6 +112,8 @@ class Command(BaseCommand):
             for bar in bars:
                 bar.close()
         elapsed = time.perf_counter() - started
+        if not show:
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo chain loaded in {elapsed:.1f} s: {result.regions} regions, "
