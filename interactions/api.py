@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from common.api.etag import check_if_match
 from common.api.fields import CodeField, SyncFieldsMixin
-from common.api.filters import IdFilter, SyncFilterSet
+from common.api.filters import IdFilter, SyncFilterSet, TimeFilter
 from common.api.serializers import (
     BulkResponseSerializer,
     ExternalRefSerializer,
@@ -109,8 +109,8 @@ class InteractionFilter(SyncFilterSet):
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     is_complaint = django_filters.BooleanFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = TimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = TimeFilter(field_name="occurred_at", lookup_expr="lt")
     customer = IdFilter(field_name="customer_id", help_text="Customer id.")
     source = django_filters.CharFilter()
     external_id = django_filters.CharFilter()

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 
@@ -19,10 +21,30 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC here: the database refuses some offsets Python
+    accepts (e.g. -20:36), and a time near year 1 or 9999 may not fit once converted."""
+
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("This time is out of range.", code="invalid") from None
+
+
+class TimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time parameter, compared in UTC."""
+
+    field_class = UtcIsoDateTimeField
+
+
 class SyncFilterSet(django_filters.FilterSet):
     """``updated_after`` for incremental pulls; deleted rows only with ``include_deleted``."""
 
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = TimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Only rows changed at or after this ISO 8601 time.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -89,6 +90,27 @@ def test_updated_after_and_filters(chain: Chain, api: APIClient) -> None:
     assert {"channel", "updated_after"} <= set(bad.json()["errors"])
     assert api.get("/api/v1/interactions/", {"page_size": "5000"}).status_code == 400
     assert api.get("/api/v1/interactions/", {"cursor": "garbage!"}).status_code == 400
+
+
+def test_times_with_any_offset_are_compared_in_utc(chain: Chain, api: APIClient) -> None:
+    call = InteractionFactory.create(
+        branch=chain.north_a, occurred_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    )
+
+    def ids(**params: str) -> list[int]:
+        response = api.get("/api/v1/interactions/", params)
+        assert response.status_code == 200, response.content
+        return [r["id"] for r in response.json()["results"]]
+
+    # 12:00 UTC is 08:24 at -03:36 and 23:59 at +11:59: offsets PostgreSQL cannot parse.
+    assert ids(occurred_after="2026-03-01T08:24:00-03:36") == [call.pk]
+    assert ids(occurred_after="2026-03-01T08:25:00-03:36") == []
+    before = "2026-03-01T23:59:01+11:59"
+    assert ids(occurred_before=before, updated_after="0887-01-23T16:25-20:36") == [call.pk]
+    assert ids(occurred_before="2026-03-01T23:59:00+11:59") == []
+    out_of_range = api.get("/api/v1/interactions/", {"updated_after": "0001-01-01T00:00+05:00"})
+    assert out_of_range.status_code == 400
+    assert "updated_after" in out_of_range.json()["errors"]
 
 
 def test_customer_search_by_name_email_or_phone(chain: Chain, api: APIClient) -> None:
