@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from common.models import external_ref_filter
+
 M = TypeVar("M", bound=models.Model)
 Status = Literal["created", "updated", "unchanged", "error"]
 
@@ -71,16 +73,72 @@ def lock_external_refs(model: type[models.Model], refs: Sequence[tuple[str, str]
 def _existing_rows(
     model: type[M], ids: set[int], refs: Sequence[tuple[str, str]]
 ) -> tuple[dict[int, M], dict[tuple[str, str], M]]:
-    manager = model._default_manager.select_for_update()
+    # Rows are locked in id order, so two batches naming the same rows cannot deadlock.
+    manager = model._default_manager.select_for_update().order_by("pk")
     by_id = {row.pk: row for row in manager.filter(pk__in=ids)} if ids else {}
     by_ref: dict[tuple[str, str], M] = {}
     by_source: dict[str, list[str]] = {}
     for source, external_id in refs:
         by_source.setdefault(source, []).append(external_id)
     for source, external_ids in by_source.items():
-        for row in manager.filter(source=source, external_id__in=external_ids):
-            by_ref[(row.source, row.external_id)] = row  # type: ignore[attr-defined]
+        for row in external_ref_filter(manager, source, external_ids):
+            by_ref[(row.source, row.external_id)] = row
     return by_id, by_ref
+
+
+# Values psycopg writes as they are; other fields go through Django's own conversion.
+_PLAIN_FIELD_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "DateTimeField",
+    "EmailField",
+    "ForeignKey",
+    "IntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+}
+
+
+def insert_rows(model: type[M], instances: Sequence[M]) -> None:
+    """Insert new, already validated instances and set their ids. On PostgreSQL the ids
+    are drawn from the table's sequence up front and the rows sent with COPY, several
+    times faster than a multi-row INSERT; elsewhere ``bulk_create``."""
+    if not instances:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(instances, batch_size=500)
+        return
+    opts = model._meta
+    quote = connection.ops.quote_name
+    fields = opts.concrete_fields
+    plain = [f.get_internal_type() in _PLAIN_FIELD_TYPES for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, opts.pk.column, len(instances)],
+        )
+        for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+            instance.pk = pk
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
+            for instance in instances:
+                copy.write_row(
+                    [
+                        getattr(instance, f.attname)
+                        if is_plain
+                        else f.get_db_prep_save(getattr(instance, f.attname), connection)
+                        for f, is_plain in zip(fields, plain, strict=True)
+                    ]
+                )
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = connection.alias
 
 
 def bulk_upsert(
@@ -185,7 +243,7 @@ def bulk_upsert(
         else:
             results[i] = ItemResult(i, "unchanged", instance.pk, instance=instance)
 
-    model._default_manager.bulk_create([inst for _, inst in to_create], batch_size=500)
+    insert_rows(model, [inst for _, inst in to_create])
     if to_update:
         model._default_manager.bulk_update(
             [inst for _, inst in to_update], [*editable, "updated_at"], batch_size=500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -68,6 +69,18 @@ class ExternalRefModel(models.Model):
             raise ValidationError(
                 {"external_id": "source and external_id must be given together or not at all."}
             )
+
+
+def external_ref_filter(
+    queryset: models.QuerySet[Any] | models.Manager[Any], source: str, external_ids: Iterable[str]
+) -> models.QuerySet[Any]:
+    """Rows known by these external ids in ``source``. Restating the unique index's own
+    condition (external_id not blank) lets PostgreSQL use that partial index for a batch:
+    from an IN list of more than 100 values it cannot infer the condition, and would read
+    the whole table instead."""
+    return queryset.filter(source=source, external_id__in=list(external_ids)).exclude(
+        external_id=""
+    )
 
 
 def external_ref_constraints(prefix: str) -> list[models.BaseConstraint]:

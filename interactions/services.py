@@ -12,6 +12,7 @@ from branches.access import BranchScope, branch_scope
 from branches.models import Branch
 from common.bulk import ItemResult, bulk_upsert, item_error
 from common.events import emit
+from common.models import external_ref_filter
 from common.validation import reject_unknown_fields
 from customers.models import Customer
 from interactions.models import Interaction, Moment
@@ -120,7 +121,7 @@ def _resolve_references(
         if ref := item.get("customer_ref"):
             refs.setdefault(ref["source"], set()).add(ref["external_id"])
     for source, external_ids in refs.items():
-        for c in Customer.objects.filter(source=source, external_id__in=external_ids):
+        for c in external_ref_filter(Customer.objects, source, external_ids):
             customers[(c.source, c.external_id)] = c
     moment_ids = {item["moment"] for item in items if item.get("moment")}
     moments = {m.pk: m for m in Moment.objects.filter(pk__in=moment_ids)}

@@ -58,6 +58,12 @@ def test_each_item_gets_a_result_and_valid_ones_are_saved(chain: Chain, api: API
     assert "external_id" in errors[5]
     assert "occurred_at" in errors[6]
     assert (body["created"], body["errors"]) == (2, 5)
+    for result, item in zip(body["results"][:2], batch, strict=False):
+        saved = Interaction.objects.get(pk=result["id"])
+        assert (saved.external_id, saved.wait_seconds) == (
+            item["external_id"],
+            item["wait_seconds"],
+        )
     assert Interaction.objects.count() == 2
 
 
@@ -88,10 +94,14 @@ def test_a_retried_batch_creates_nothing_new(chain: Chain, api: APIClient) -> No
 
 
 def test_customers_bulk_accepts_an_items_envelope(chain: Chain, api: APIClient) -> None:
-    items = [{"source": "pos", "external_id": f"C-{i}", "name": f"Customer {i}"} for i in range(3)]
+    items = [
+        {"source": "pos", "external_id": f"C-{i}", "name": f"Customer {i}", "tags": [f"t{i}"]}
+        for i in range(3)
+    ]
     body = api.post("/api/v1/customers/bulk/", {"items": items}, format="json").json()
     assert body["created"] == 3
-    assert Customer.objects.filter(source="pos").count() == 3
+    saved = {c.pk: (c.external_id, c.tags) for c in Customer.objects.filter(source="pos")}
+    assert saved == {r["id"]: (f"C-{r['index']}", [f"t{r['index']}"]) for r in body["results"]}
 
 
 @pytest.mark.parametrize(
