@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings
 
 from branches.models import Branch, Region, Role, User
 from tests.factories import BranchFactory, RegionFactory, UserFactory
+
+# Property tests replay the same examples on every run so CI is repeatable;
+# HYPOTHESIS_PROFILE=thorough searches far more, with fresh random input.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("thorough", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @dataclass

@@ -47,7 +47,11 @@ class SyncFilterSet(django_filters.FilterSet):
     updated_after = TimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
-        help_text="Only rows changed at or after this ISO 8601 time.",
+        help_text=(
+            "Only rows changed at or after this ISO 8601 time. A change is stamped when it is "
+            "made and becomes visible when its transaction commits, so when resuming a sync "
+            "start a few seconds before the last row you saw: rows read twice are harmless."
+        ),
     )
     include_deleted = django_filters.BooleanFilter(
         method="_noop",
