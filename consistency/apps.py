@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class ConsistencyConfig(AppConfig):
     name = "consistency"
+    verbose_name = "Service consistency"
+
+    def ready(self) -> None:
+        from common.events import domain_events
+        from consistency.services import interactions_mark_dirty
+
+        domain_events.connect(interactions_mark_dirty, dispatch_uid="consistency.mark_dirty")

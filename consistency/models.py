@@ -1,1 +1,301 @@
-# The standard, rollups and flags arrive with the consistency-engine issue.
+"""The service standard, the rollups it is measured on, and the flags it raises (SPEC §3-4)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from branches.models import Branch
+from consistency.stats import Cell, Direction
+
+
+class Metric(models.TextChoices):
+    RESPONSE = "response_within_standard", "Response within standard"
+    RESOLUTION = "first_contact_resolution", "First-contact resolution"
+    ABANDONMENT = "abandonment_rate", "Abandonment rate"
+    COMPLAINTS = "complaint_rate", "Complaint rate"
+    CSAT = "csat_satisfied", "CSAT satisfied (4-5)"
+    NPS = "nps", "Net promoter score"
+
+
+ALL_CHANNELS = "all"
+
+
+class ChannelScope(models.TextChoices):
+    ALL = ALL_CHANNELS, "All channels"
+    IN_PERSON = "in_person", "Face to face"
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "E-mail"
+    CHAT = "chat", "Chat"
+
+
+class PeriodKind(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "ISO week"
+    MONTH = "month", "Month"
+
+
+class Standard(models.Model):
+    """One version of the chain-wide standard, in force from ``effective_from`` until the
+    next version's date. A period is judged by the version in force on its first day."""
+
+    name = models.CharField(max_length=120)
+    effective_from = models.DateField(unique=True)
+    notes = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.effective_from})"
+
+
+class Target(models.Model):
+    standard = models.ForeignKey(Standard, on_delete=models.CASCADE, related_name="targets")
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    target = models.FloatField(help_text="A share (0.8 = 80 %); for NPS, -1 to 1 (0.3 = +30).")
+    direction = models.CharField(
+        max_length=8,
+        choices=[(Direction.AT_LEAST, "at least"), (Direction.AT_MOST, "at most")],
+    )
+    min_n = models.PositiveIntegerField(
+        default=20, help_text="Below this many contacts a cell reads 'insufficient data'."
+    )
+    threshold_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Response metric only: the longest wait that still meets the standard.",
+    )
+    cusum_h = models.FloatField(
+        default=4.0, help_text="CUSUM decision threshold (see docs/consistency.md)."
+    )
+
+    class Meta:
+        ordering = ["metric", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["standard", "metric", "channel"], name="target_one_per_metric_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(metric="nps", target__gte=-1, target__lte=1)
+                | (~Q(metric="nps") & Q(target__gte=0, target__lte=1)),
+                name="target_value_in_range",
+                violation_error_message="A target is a share from 0 to 1 (NPS: -1 to 1).",
+            ),
+            models.CheckConstraint(condition=Q(cusum_h__gt=0), name="target_cusum_h_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} / {self.channel}"
+
+
+class Rollup(models.Model):
+    """A branch's counts for one period and channel (``all`` = every channel), from which
+    every metric is a proportion x / n. Rebuilt from interactions, never edited."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
+    period_start = models.DateField()
+    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    contacts = models.PositiveIntegerField(default=0)
+    not_abandoned = models.PositiveIntegerField(default=0)
+    # Abandonment is measured where a customer can hang up or walk out: not e-mail.
+    abandonable = models.PositiveIntegerField(default=0)
+    abandoned = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    response_n = models.PositiveIntegerField(default=0)
+    response_ok = models.PositiveIntegerField(default=0)
+    csat_n = models.PositiveIntegerField(default=0)
+    csat_ok = models.PositiveIntegerField(default=0)
+    nps_n = models.PositiveIntegerField(default=0)
+    promoters = models.PositiveIntegerField(default=0)
+    detractors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "branch", "channel"], name="rollup_unique_cell"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["branch", "kind", "period_start"], name="rollup_branch_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.kind} {self.period_start} {self.channel}"
+
+    def cell(self, metric: str) -> Cell:
+        """The metric as x of n (SPEC §3); NPS carries its detractors."""
+        return metric_cell(metric, self.__dict__)
+
+
+# For each metric: (events counted as x, denominator n), as rollup column names.
+METRIC_COLUMNS: dict[str, tuple[str, str]] = {
+    Metric.RESPONSE: ("response_ok", "response_n"),
+    Metric.RESOLUTION: ("resolved", "not_abandoned"),
+    Metric.ABANDONMENT: ("abandoned", "abandonable"),
+    Metric.COMPLAINTS: ("complaints", "contacts"),
+    Metric.CSAT: ("csat_ok", "csat_n"),
+    Metric.NPS: ("promoters", "nps_n"),
+}
+COUNT_COLUMNS = [
+    "contacts",
+    "not_abandoned",
+    "abandonable",
+    "abandoned",
+    "resolved",
+    "complaints",
+    "response_n",
+    "response_ok",
+    "csat_n",
+    "csat_ok",
+    "nps_n",
+    "promoters",
+    "detractors",
+]
+
+
+def metric_cell(metric: str, counts: dict[str, int]) -> Cell:
+    x, n = METRIC_COLUMNS[metric]
+    detractors = counts["detractors"] if metric == Metric.NPS else None
+    return Cell(counts[x], counts[n], detractors)
+
+
+class DirtyDay(models.Model):
+    """A branch-day whose rollups are out of date (a write, edit, delete or late arrival)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch", "day"], name="dirty_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.day}"
+
+
+class TestKind(models.TextChoices):
+    __test__ = False  # a choice list, not a pytest test class
+    STANDARD = "standard", "Against the standard"
+    PEERS = "peers", "Against peers"
+    CUSUM = "cusum", "Drift (CUSUM)"
+
+
+class Severity(models.TextChoices):
+    WARNING = "warning", "Warning (95 %)"
+    ALARM = "alarm", "Alarm (99.8 %)"
+    SIGNAL = "signal", "CUSUM signal"
+
+
+SEVERITY_RANK = {Severity.ALARM: 0, Severity.SIGNAL: 0, Severity.WARNING: 1}
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    ACTION_PLANNED = "action_planned", "Action planned"
+    RESOLVED = "resolved", "Resolved"
+    CLEARED = "cleared", "Cleared (evidence gone)"
+
+
+class Flag(models.Model):
+    """A branch diverging on a metric in a period by one test. Recomputing updates the same
+    row; when the evidence goes away it is closed as ``cleared``, never deleted."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="flags")
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    kind = models.CharField(max_length=8, choices=PeriodKind.choices, default=PeriodKind.WEEK)
+    period_start = models.DateField()
+    test = models.CharField(max_length=8, choices=TestKind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    # Evidence: the cell and what it was judged against.
+    x = models.IntegerField()
+    n = models.PositiveIntegerField()
+    value = models.FloatField()
+    centre = models.FloatField(help_text="The target (standard), pooled chain value (peers).")
+    lower95 = models.FloatField(null=True)
+    upper95 = models.FloatField(null=True)
+    lower998 = models.FloatField(null=True)
+    upper998 = models.FloatField(null=True)
+    z = models.FloatField(null=True)
+    abs_z = models.FloatField(default=0.0)
+    cusum = models.FloatField(null=True, help_text="CUSUM value when it signalled.")
+    critical_moments = models.PositiveIntegerField(
+        default=0, help_text="Complaints or low CSAT at critical moments of truth in the period."
+    )
+    # Lifecycle.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    plan = models.TextField(blank=True, default="")
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "metric", "channel", "kind", "period_start", "test"],
+                name="flag_one_per_cell_and_test",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "kind", "period_start"], name="flag_queue_idx"),
+            models.Index(fields=["updated_at", "id"], name="flag_sync_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in {FlagStatus.RESOLVED, FlagStatus.CLEARED}
+
+
+class FlagEvent(models.Model):
+    """Who did what to a flag, and when (the system's own updates have no actor)."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ConsistencyIndex(models.Model):
+    """The share of (branch, metric) cells inside the peer 95 % limits in one period."""
+
+    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
+    period_start = models.DateField()
+    inside = models.PositiveIntegerField()
+    cells = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "period_start"], name="index_one_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period_start}"
+
+    @property
+    def value(self) -> float | None:
+        return self.inside / self.cells if self.cells else None

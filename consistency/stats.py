@@ -24,7 +24,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import binom, norm
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 Z95 = 1.959963984540054  # two-sided 95 %
 Z998 = 3.090232306167813  # two-sided 99.8 %
@@ -198,62 +204,139 @@ class Judgement:
     status: Status
 
 
-def _status(
-    value: float,
+@dataclass(frozen=True)
+class Judgements:
+    """Many cells judged at once (arrays of equal length); NaN where a cell has no data."""
+
+    value: FloatArray
+    z: FloatArray
+    lower95: FloatArray
+    upper95: FloatArray
+    lower998: FloatArray
+    upper998: FloatArray
+    status: list[Status]
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def inside95(self) -> BoolArray:
+        """Cells with enough data that lie within the 95 % limits on both sides."""
+        with np.errstate(invalid="ignore"):
+            return (self.value >= self.lower95) & (self.value <= self.upper95)
+
+
+def _exact_limits_many(
+    target: FloatArray, n: FloatArray, level: float
+) -> tuple[FloatArray, FloatArray]:
+    tail = (1 - level) / 2
+    limits = []
+    for probability in (tail, 1 - tail):
+        r = binom.ppf(probability, n, target)
+        mass = binom.pmf(r, n, target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = np.where(mass > 0, (binom.cdf(r, n, target) - probability) / mass, 0.0)
+        limits.append(np.clip((r - alpha) / n, 0.0, 1.0))
+    return limits[0], limits[1]
+
+
+def judge_many(
+    x: IntArray,
+    n: IntArray,
+    centre: float | FloatArray,
     direction: Direction,
-    limits95: tuple[float, float],
-    limits998: tuple[float, float],
-) -> Status:
+    min_n: int,
+    tau2: float = 0.0,
+    detractors: IntArray | None = None,
+) -> Judgements:
+    """Judge cells ``x`` of ``n`` against ``centre``, flagging the bad side only.
+
+    Proportions use funnel limits: exact (interpolated binomial) where the expected counts
+    are small and nothing widens them, normal otherwise, widened by ``tau2`` for the peer
+    test. NPS cells (``detractors`` given; ``x`` = promoters) use the trinomial variance.
+    Cells below ``min_n`` are "insufficient data", whatever their value.
+    """
+    count = np.asarray(n, dtype=float)
+    events = np.asarray(x, dtype=float)
+    middle = np.broadcast_to(np.asarray(centre, dtype=float), count.shape)
+    enough = count >= max(min_n, 1)
+    safe_n = np.where(count > 0, count, 1.0)
+    if detractors is not None:
+        minus = np.asarray(detractors, dtype=float)
+        plus_share, minus_share = events / safe_n, minus / safe_n
+        value = plus_share - minus_share
+        variance = (plus_share + minus_share - value**2) / safe_n + tau2
+        low_bound, high_bound = -1.0, 1.0
+        exact = np.zeros(count.shape, dtype=bool)
+    else:
+        value = events / safe_n
+        variance = middle * (1 - middle) / safe_n + tau2
+        low_bound, high_bound = 0.0, 1.0
+        small = np.minimum(middle, 1 - middle) * count < 5 - 1e-9
+        exact = small & enough & (tau2 == 0) & (middle > 0) & (middle < 1)
+    se = np.sqrt(variance)
+    limits: dict[float, tuple[FloatArray, FloatArray]] = {}
+    for level in LEVELS:
+        half = z_for_level(level) * se
+        low = np.clip(middle - half, low_bound, high_bound)
+        high = np.clip(middle + half, low_bound, high_bound)
+        if exact.any():
+            exact_low, exact_high = _exact_limits_many(middle[exact], count[exact], level)
+            low[exact], high[exact] = exact_low, exact_high
+        limits[level] = (low, high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(
+            se > 0,
+            (value - middle) / se,
+            np.where(value == middle, 0.0, np.inf * np.sign(value - middle)),
+        )
+    (low95, high95), (low998, high998) = limits[0.95], limits[0.998]
     if direction is Direction.AT_LEAST:
-        if value < limits998[0]:
-            return Status.ALARM
-        return Status.WARNING if value < limits95[0] else Status.OK
-    if value > limits998[1]:
-        return Status.ALARM
-    return Status.WARNING if value > limits95[1] else Status.OK
-
-
-def _nps_limits(
-    centre: float, unit_variance: float, n: int, level: float, tau2: float
-) -> tuple[float, float]:
-    half = z_for_level(level) * math.sqrt(unit_variance / n + tau2)
-    return max(-1.0, centre - half), min(1.0, centre + half)
+        alarm, warning = value < low998, value < low95
+    else:
+        alarm, warning = value > high998, value > high95
+    status = [
+        Status.INSUFFICIENT if not ok else Status.ALARM if a else Status.WARNING if w else Status.OK
+        for ok, a, w in zip(enough.tolist(), alarm.tolist(), warning.tolist(), strict=True)
+    ]
+    nan = np.nan
+    value = np.where(count > 0, value, nan)
+    return Judgements(
+        value=value,
+        z=np.where(enough, z, nan),
+        lower95=np.where(enough, low95, nan),
+        upper95=np.where(enough, high95, nan),
+        lower998=np.where(enough, low998, nan),
+        upper998=np.where(enough, high998, nan),
+        status=status,
+    )
 
 
 def judge(
     cell: Cell, centre: float, direction: Direction, min_n: int, tau2: float = 0.0
 ) -> Judgement:
-    """Judge one cell against ``centre`` on its bad side only.
-
-    Proportions use funnel limits (exact for small expected counts unless ``tau2`` widens
-    them, which only the normal form can carry); NPS uses its trinomial variance.
-    Below ``min_n`` the cell is "insufficient data".
-    """
-    if cell.n < max(min_n, 1):
-        return Judgement(
-            None if cell.n == 0 else cell.value, centre, None, None, None, Status.INSUFFICIENT
-        )
-    value = cell.value
-    if cell.detractors is not None:
-        unit_variance = nps_variance(cell.x, cell.detractors, cell.n)
-        se = math.sqrt(unit_variance / cell.n + tau2)
-        limits95 = _nps_limits(centre, unit_variance, cell.n, 0.95, tau2)
-        limits998 = _nps_limits(centre, unit_variance, cell.n, 0.998, tau2)
-    else:
-        se = math.sqrt(centre * (1 - centre) / cell.n + tau2)
-        if tau2 == 0 and needs_exact(centre, cell.n):
-            limits95 = exact_limits(centre, cell.n, 0.95)
-            limits998 = exact_limits(centre, cell.n, 0.998)
-        else:
-            limits95 = normal_limits(centre, cell.n, 0.95, tau2)
-            limits998 = normal_limits(centre, cell.n, 0.998, tau2)
-    return Judgement(
-        value,
+    """Judge one cell: :func:`judge_many` for a single cell."""
+    many = judge_many(
+        np.array([cell.x]),
+        np.array([cell.n]),
         centre,
-        z_score(value, centre, se),
-        limits95,
-        limits998,
-        _status(value, direction, limits95, limits998),
+        direction,
+        min_n,
+        tau2,
+        None if cell.detractors is None else np.array([cell.detractors]),
+    )
+
+    def number(values: FloatArray) -> float | None:
+        return None if math.isnan(values[0]) else float(values[0])
+
+    status = many.status[0]
+    enough = status is not Status.INSUFFICIENT
+    return Judgement(
+        value=number(many.value),
+        centre=centre,
+        z=number(many.z),
+        limits95=(float(many.lower95[0]), float(many.upper95[0])) if enough else None,
+        limits998=(float(many.lower998[0]), float(many.upper998[0])) if enough else None,
+        status=status,
     )
 
 
@@ -266,23 +349,47 @@ class PeerModel:
     tau2: float
 
 
-def peer_model(cells: Sequence[Cell], min_n: int) -> PeerModel | None:
+def peer_model_many(
+    x: IntArray, n: IntArray, min_n: int, detractors: IntArray | None = None
+) -> PeerModel | None:
     """Pool the cells with enough data (``Σx/Σn``; NPS: ``(Σ promoters − Σ detractors)/Σn``)
-    and estimate overdispersion from their z-scores around the pooled value. None when
-    fewer than two cells qualify: there are no peers to compare with."""
-    usable = [c for c in cells if c.n >= max(min_n, 1)]
-    if len(usable) < 2:
+    and estimate overdispersion from their z-scores around the pooled value (10 %
+    winsorised). None when fewer than two cells qualify: there are no peers."""
+    count = np.asarray(n, dtype=float)
+    usable = count >= max(min_n, 1)
+    if usable.sum() < 2:
         return None
-    total = sum(c.n for c in usable)
-    if usable[0].is_nps:
-        pooled = sum(c.x - (c.detractors or 0) for c in usable) / total
-        errors = [math.sqrt(nps_variance(c.x, c.detractors or 0, c.n) / c.n) for c in usable]
+    count = count[usable]
+    events = np.asarray(x, dtype=float)[usable]
+    total = count.sum()
+    if detractors is not None:
+        minus = np.asarray(detractors, dtype=float)[usable]
+        pooled = float((events - minus).sum() / total)
+        value = (events - minus) / count
+        plus_share, minus_share = events / count, minus / count
+        se = np.sqrt((plus_share + minus_share - value**2) / count)
     else:
-        pooled = sum(c.x for c in usable) / total
-        errors = [proportion_se(pooled, c.n) for c in usable]
-    scores = [z_score(c.value, pooled, s) for c, s in zip(usable, errors, strict=True)]
-    phi = overdispersion_phi(scores)
-    return PeerModel(pooled, phi, additive_tau2(phi, errors))
+        pooled = float(events.sum() / total)
+        value = events / count
+        se = np.sqrt(pooled * (1 - pooled) / count)
+    positive = se > 0
+    if not positive.any():
+        return PeerModel(pooled, 1.0, 0.0)
+    z = (value[positive] - pooled) / se[positive]
+    low, high = np.percentile(z, [10, 90])
+    phi = float(np.mean(np.clip(z, low, high) ** 2))
+    return PeerModel(pooled, phi, additive_tau2(phi, se[positive].tolist()))
+
+
+def peer_model(cells: Sequence[Cell], min_n: int) -> PeerModel | None:
+    """:func:`peer_model_many` for a list of cells."""
+    nps = bool(cells) and cells[0].detractors is not None
+    return peer_model_many(
+        np.array([c.x for c in cells]),
+        np.array([c.n for c in cells]),
+        min_n,
+        np.array([c.detractors or 0 for c in cells]) if nps else None,
+    )
 
 
 def cusum_weights(p0: float, odds_ratio: float = 2.0) -> tuple[float, float]:

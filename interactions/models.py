@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -159,6 +160,19 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
             models.Index(fields=["customer", "occurred_at"], name="interaction_customer_idx"),
             models.Index(fields=["updated_at", "id"], name="interaction_sync_idx"),
         ]
+
+    _origin: tuple[int | None, Any] | None = None
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Interaction:
+        instance = super().from_db(db, field_names, values)
+        # Where the row was when read: an edit that moves it to another branch or day
+        # makes the old place's statistics stale too.
+        instance._origin = (
+            instance.__dict__.get("branch_id"),
+            instance.__dict__.get("occurred_at"),
+        )
+        return instance
 
     def __str__(self) -> str:
         return (

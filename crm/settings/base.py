@@ -107,6 +107,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "crm.webhook_deliveries_send_due", "schedule": 30.0},
     "idempotency-purge": {"task": "crm.idempotency_records_purge", "schedule": 3600.0},
+    "consistency-recompute": {"task": "consistency.dirty_days_recompute", "schedule": 180.0},
 }
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -1,0 +1,578 @@
+"""Writes of the consistency engine: marking stale days, recomputing rollups and flags,
+and the flag lifecycle. The statistics themselves live in ``consistency.stats``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from branches.access import branch_scope
+from branches.models import Branch, Role
+from common.events import emit
+from consistency import stats
+from consistency.models import (
+    ALL_CHANNELS,
+    COUNT_COLUMNS,
+    METRIC_COLUMNS,
+    ConsistencyIndex,
+    DirtyDay,
+    Flag,
+    FlagEvent,
+    FlagStatus,
+    Metric,
+    PeriodKind,
+    Rollup,
+    Severity,
+    Standard,
+    Target,
+    TestKind,
+)
+from consistency.rollups import DayRange, rollups_rebuild, week_start
+from interactions.models import Interaction
+
+Progress = Callable[[str, int, int], None]
+FLAGGED = {stats.Status.WARNING: Severity.WARNING, stats.Status.ALARM: Severity.ALARM}
+CUSUM_METRICS = [m for m in Metric.values if m != Metric.NPS]  # NPS is not a Bernoulli outcome
+
+
+# --- the standard ---------------------------------------------------------------------------
+
+
+class StandardBook:
+    """The standard's versions, loaded once per recompute: which targets apply on a day."""
+
+    def __init__(self) -> None:
+        self.versions = list(Standard.objects.order_by("-effective_from"))
+        targets: dict[int, dict[tuple[str, str], Target]] = defaultdict(dict)
+        for target in Target.objects.all():
+            targets[target.standard_id][(target.metric, target.channel)] = target
+        self.targets: dict[int, dict[tuple[str, str], Target]] = dict(targets)
+
+    def on(self, day: date) -> dict[tuple[str, str], Target]:
+        for version in self.versions:
+            if version.effective_from <= day:
+                return self.targets.get(version.pk, {})
+        return {}
+
+
+# --- marking stale days ---------------------------------------------------------------------
+
+
+def days_mark_dirty(pairs: Iterable[tuple[int, date]]) -> None:
+    rows = [DirtyDay(branch_id=branch_id, day=day) for branch_id, day in set(pairs)]
+    DirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _local_day(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def interactions_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
+    """Receiver of ``common.events.domain_events``: every created, changed or deleted
+    interaction makes its branch-day stale, and so does the day it was moved away from."""
+    changed = [
+        i for kind, i in events if isinstance(i, Interaction) and kind.startswith("interaction.")
+    ]
+    if not changed:
+        return
+    places = set()
+    for interaction in changed:
+        places.add((interaction.branch_id, interaction.occurred_at))
+        origin = getattr(interaction, "_origin", None)
+        if origin and origin[0] and origin[1]:
+            places.add(origin)
+    zones = dict(Branch.objects.filter(pk__in={b for b, _ in places}).values_list("pk", "timezone"))
+    days_mark_dirty((b, _local_day(t, zones[b])) for b, t in places if b in zones)
+
+
+# --- recomputing ----------------------------------------------------------------------------
+
+
+@dataclass
+class RecomputeResult:
+    branches: int = 0
+    periods: int = 0
+    flags_open: int = 0
+    flags_cleared: int = 0
+    alarms: list[int] = field(default_factory=list)  # ids of flags that newly became alarms
+
+
+def _quiet(label: str, done: int, total: int) -> None:
+    return None
+
+
+def consistency_recompute(
+    *,
+    since: date | None = None,
+    branch_ids: Sequence[int] | None = None,
+    progress: Progress = _quiet,
+) -> RecomputeResult:
+    """Rebuild rollups (from ``since``, for some or all branches), then the flags of every
+    week they touch, the CUSUM charts and the consistency index. Idempotent."""
+    branches = Branch.objects.all()
+    if branch_ids is not None:
+        branches = branches.filter(pk__in=branch_ids)
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for pk, zone in branches.values_list("pk", "timezone"):
+        by_zone[zone].append(pk)
+    started = timezone.now()
+    result = RecomputeResult(branches=sum(len(ids) for ids in by_zone.values()))
+    with transaction.atomic():
+        for done, (zone, ids) in enumerate(sorted(by_zone.items()), start=1):
+            rollups_rebuild(DayRange(zone, tuple(ids), since, None))
+            progress("rollups", done, len(by_zone))
+        weeks = Rollup.objects.filter(kind=PeriodKind.WEEK)
+        if since is not None:
+            weeks = weeks.filter(period_start__gte=week_start(since))
+        _refresh_periods(
+            sorted(set(weeks.values_list("period_start", flat=True))), result, progress
+        )
+        all_ids = [pk for ids in by_zone.values() for pk in ids]
+        cusum_refresh(all_ids, result)
+        progress("cusum", 1, 1)
+        stale = DirtyDay.objects.filter(branch_id__in=all_ids, marked_at__lt=started)
+        if since is not None:
+            stale = stale.filter(day__gte=since)
+        stale.delete()
+    _after_commit(result)
+    return result
+
+
+def dirty_days_recompute() -> RecomputeResult:
+    """Recompute what writes made stale since the last run (the Celery beat task). Rows are
+    claimed with SKIP LOCKED, so two workers never do the same day twice; a crash rolls the
+    claim back with the work."""
+    result = RecomputeResult()
+    with transaction.atomic():
+        claimed = list(
+            DirtyDay.objects.select_for_update(skip_locked=True).select_related("branch")[:5000]
+        )
+        if not claimed:
+            return result
+        DirtyDay.objects.filter(pk__in=[d.pk for d in claimed]).delete()
+        groups: dict[tuple[str, date], set[int]] = defaultdict(set)
+        for dirty in claimed:
+            groups[(dirty.branch.timezone, week_start(dirty.day))].add(dirty.branch_id)
+        for (zone, week), ids in groups.items():
+            rollups_rebuild(DayRange(zone, tuple(sorted(ids)), week, week + timedelta(days=7)))
+        branch_ids = sorted({d.branch_id for d in claimed})
+        result.branches = len(branch_ids)
+        _refresh_periods(sorted({week for _, week in groups}), result, _quiet)
+        cusum_refresh(branch_ids, result)
+    _after_commit(result)
+    return result
+
+
+def _refresh_periods(weeks: Sequence[date], result: RecomputeResult, progress: Progress) -> None:
+    book = StandardBook()
+    for done, week in enumerate(weeks, start=1):
+        flags_refresh(PeriodKind.WEEK, week, book, result)
+        progress("flags", done, len(weeks))
+    result.periods += len(weeks)
+
+
+def _after_commit(result: RecomputeResult) -> None:
+    if result.alarms:
+        from consistency.tasks import flag_alarms_notify
+
+        alarms = list(result.alarms)
+        transaction.on_commit(lambda: flag_alarms_notify.delay(alarms))
+
+
+@dataclass
+class _Verdict:
+    branch_id: int
+    metric: str
+    channel: str
+    test: str
+    severity: str
+    x: int
+    n: int
+    value: float
+    centre: float
+    limits: tuple[float | None, float | None, float | None, float | None] = (None,) * 4
+    z: float | None = None
+    cusum: float | None = None
+    week: date | None = None  # CUSUM: the week the chart signalled in
+
+    @property
+    def key(self) -> tuple[int, str, str, str]:
+        return (self.branch_id, self.metric, self.channel, self.test)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
+
+
+def flags_refresh(
+    kind: str, period_start: date, book: StandardBook, result: RecomputeResult
+) -> None:
+    """Judge every branch's cells of one period against the standard and against the
+    chain's other branches, and bring that period's flags (and index) up to date."""
+    rows = list(
+        Rollup.objects.filter(kind=kind, period_start=period_start).values(
+            "branch_id", "channel", *COUNT_COLUMNS
+        )
+    )
+    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_channel[row["channel"]].append(row)
+    verdicts: list[_Verdict] = []
+    inside = cells = 0
+    for (metric, channel), target in book.on(period_start).items():
+        cell_rows = by_channel.get(channel, [])
+        if not cell_rows:
+            continue
+        x_col, n_col = METRIC_COLUMNS[metric]
+        x = np.array([r[x_col] for r in cell_rows])
+        n = np.array([r[n_col] for r in cell_rows])
+        minus = np.array([r["detractors"] for r in cell_rows]) if metric == Metric.NPS else None
+        direction = stats.Direction(target.direction)
+        judged = [
+            (
+                TestKind.STANDARD,
+                target.target,
+                stats.judge_many(x, n, target.target, direction, target.min_n, 0.0, minus),
+            )
+        ]
+        peers = stats.peer_model_many(x, n, target.min_n, minus)
+        if peers is not None:
+            peer = stats.judge_many(x, n, peers.pooled, direction, target.min_n, peers.tau2, minus)
+            judged.append((TestKind.PEERS, peers.pooled, peer))
+            if channel == ALL_CHANNELS:
+                enough = n >= target.min_n
+                inside += int((peer.inside95() & enough).sum())
+                cells += int(enough.sum())
+        for test, centre, j in judged:
+            for i, status in enumerate(j.status):
+                if status in FLAGGED:
+                    verdicts.append(
+                        _Verdict(
+                            branch_id=cell_rows[i]["branch_id"],
+                            metric=metric,
+                            channel=channel,
+                            test=test,
+                            severity=FLAGGED[status],
+                            x=int(x[i]),
+                            n=int(n[i]),
+                            value=float(j.value[i]),
+                            centre=float(centre),
+                            limits=(
+                                _number(j.lower95[i]),
+                                _number(j.upper95[i]),
+                                _number(j.lower998[i]),
+                                _number(j.upper998[i]),
+                            ),
+                            z=_number(j.z[i]),
+                        )
+                    )
+    existing = Flag.objects.filter(
+        kind=kind, period_start=period_start, test__in=[TestKind.STANDARD, TestKind.PEERS]
+    )
+    _flags_apply(kind, period_start, verdicts, existing, result)
+    ConsistencyIndex.objects.update_or_create(
+        kind=kind, period_start=period_start, defaults={"inside": inside, "cells": cells}
+    )
+
+
+def cusum_refresh(branch_ids: Sequence[int], result: RecomputeResult) -> None:
+    """Run each branch's CUSUM per metric over its daily counts (all channels, in time
+    order) and keep one flag per week in which a chart signalled."""
+    if not branch_ids:
+        return
+    book = StandardBook()
+    rows = (
+        Rollup.objects.filter(kind=PeriodKind.DAY, channel=ALL_CHANNELS, branch_id__in=branch_ids)
+        .order_by("branch_id", "period_start")
+        .values("branch_id", "period_start", *COUNT_COLUMNS)
+    )
+    verdicts: list[_Verdict] = []
+    current: int | None = None
+    days: list[dict[str, Any]] = []
+    for row in rows.iterator(chunk_size=5000):
+        if row["branch_id"] != current and days:
+            verdicts.extend(_cusum_branch(days, book))
+            days = []
+        current = row["branch_id"]
+        days.append(row)
+    if days:
+        verdicts.extend(_cusum_branch(days, book))
+    by_week: dict[date, list[_Verdict]] = defaultdict(list)
+    for verdict in verdicts:
+        if verdict.week is not None:
+            by_week[verdict.week].append(verdict)
+    existing = Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids)
+    weeks = set(by_week) | set(existing.values_list("period_start", flat=True))
+    for week in sorted(weeks):
+        _flags_apply(
+            PeriodKind.WEEK, week, by_week.get(week, []), existing.filter(period_start=week), result
+        )
+
+
+def _cusum_branch(days: list[dict[str, Any]], book: StandardBook) -> list[_Verdict]:
+    verdicts = []
+    for metric in CUSUM_METRICS:
+        x_col, n_col = METRIC_COLUMNS[metric]
+        value = 0.0
+        signals: dict[date, float] = {}
+        for day in days:
+            target = book.on(day["period_start"]).get((metric, ALL_CHANNELS))
+            n = day[n_col]
+            if target is None or n == 0 or not 0 < target.target < 1:
+                continue
+            lower_is_better = target.direction == stats.Direction.AT_MOST
+            failures = day[x_col] if lower_is_better else n - day[x_col]
+            p0 = target.target if lower_is_better else 1 - target.target
+            chart = stats.bernoulli_cusum([(failures, n)], p0=p0, h=target.cusum_h, start=value)
+            if chart.signals:
+                signals[week_start(day["period_start"])] = chart.path[-1]
+                value = 0.0
+            else:
+                value = chart.last
+        for week, level in signals.items():
+            week_days = [d for d in days if week_start(d["period_start"]) == week]
+            x = sum(d[x_col] for d in week_days)
+            n = sum(d[n_col] for d in week_days)
+            target = book.on(week).get((metric, ALL_CHANNELS))
+            verdict = _Verdict(
+                branch_id=days[0]["branch_id"],
+                metric=metric,
+                channel=ALL_CHANNELS,
+                test=TestKind.CUSUM,
+                severity=Severity.SIGNAL,
+                x=x,
+                n=n,
+                value=x / n if n else 0.0,
+                centre=target.target if target else 0.0,
+                cusum=level,
+                week=week,
+            )
+            verdicts.append(verdict)
+    return verdicts
+
+
+def _critical_moments(kind: str, period_start: date, branch_ids: set[int]) -> dict[int, int]:
+    """Complaints or CSAT of 1-2 at critical moments of truth, per branch, in the period
+    (UTC bounds: a tie-breaker in the queue, not a statistic)."""
+    if not branch_ids:
+        return {}
+    end = period_start + timedelta(days=7 if kind == PeriodKind.WEEK else 1)
+    start_at = datetime.combine(period_start, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
+    end_at = datetime.combine(end, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
+    rows = (
+        Interaction.objects.filter(
+            branch_id__in=branch_ids,
+            deleted_at__isnull=True,
+            occurred_at__gte=start_at,
+            occurred_at__lt=end_at,
+            moment__is_critical=True,
+        )
+        .filter(Q(is_complaint=True) | Q(csat__lte=2))
+        .values("branch_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {r["branch_id"]: r["count"] for r in rows}
+
+
+def _flags_apply(
+    kind: str,
+    period_start: date,
+    verdicts: Sequence[_Verdict],
+    existing_rows: Any,
+    result: RecomputeResult,
+) -> None:
+    """Create, update, reopen or clear the flags of one period so they match ``verdicts``."""
+    now = timezone.now()
+    existing = {(f.branch_id, f.metric, f.channel, f.test): f for f in existing_rows}
+    critical = _critical_moments(kind, period_start, {v.branch_id for v in verdicts})
+    created: list[Flag] = []
+    changed: list[Flag] = []
+    history: list[FlagEvent] = []
+    opened_events: list[tuple[str, Flag]] = []
+    notify: list[Flag] = []
+    for verdict in verdicts:
+        flag = existing.pop(verdict.key, None)
+        was_alarm = (
+            flag is not None
+            and flag.status != FlagStatus.CLEARED
+            and flag.severity != Severity.WARNING
+        )
+        if flag is None:
+            flag = Flag(
+                branch_id=verdict.branch_id,
+                metric=verdict.metric,
+                channel=verdict.channel,
+                kind=kind,
+                period_start=period_start,
+                test=verdict.test,
+                opened_at=now,
+            )
+            created.append(flag)
+        elif flag.status == FlagStatus.CLEARED:
+            history.append(
+                FlagEvent(
+                    flag=flag,
+                    action="reopened",
+                    from_status=flag.status,
+                    to_status=FlagStatus.OPEN,
+                    note="New data shows the divergence again.",
+                )
+            )
+            flag.status = FlagStatus.OPEN
+            changed.append(flag)
+        elif flag.severity == verdict.severity and _same_evidence(flag, verdict):
+            continue
+        else:
+            changed.append(flag)
+        flag.severity = verdict.severity
+        flag.x, flag.n, flag.value, flag.centre = (
+            verdict.x,
+            verdict.n,
+            verdict.value,
+            verdict.centre,
+        )
+        flag.lower95, flag.upper95, flag.lower998, flag.upper998 = verdict.limits
+        flag.z = verdict.z
+        flag.abs_z = abs(verdict.z) if verdict.z is not None and np.isfinite(verdict.z) else 0.0
+        flag.cusum = verdict.cusum
+        flag.critical_moments = critical.get(verdict.branch_id, 0)
+        flag.updated_at = now
+        if verdict.severity != Severity.WARNING and not was_alarm:
+            notify.append(flag)
+    for flag in existing.values():
+        if flag.is_closed:
+            continue
+        history.append(
+            FlagEvent(
+                flag=flag,
+                action="cleared",
+                from_status=flag.status,
+                to_status=FlagStatus.CLEARED,
+                note="The evidence is gone after new data.",
+            )
+        )
+        flag.status = FlagStatus.CLEARED
+        flag.updated_at = now
+        changed.append(flag)
+        result.flags_cleared += 1
+    Flag.objects.bulk_create(created)
+    for flag in created:
+        history.append(FlagEvent(flag=flag, action="opened", to_status=FlagStatus.OPEN))
+        opened_events.append(("flag.opened", flag))
+    result.alarms.extend(flag.pk for flag in notify)
+    if changed:
+        Flag.objects.bulk_update(
+            changed,
+            [
+                "status",
+                "severity",
+                "x",
+                "n",
+                "value",
+                "centre",
+                "lower95",
+                "upper95",
+                "lower998",
+                "upper998",
+                "z",
+                "abs_z",
+                "cusum",
+                "critical_moments",
+                "updated_at",
+            ],
+        )
+    FlagEvent.objects.bulk_create(history)
+    result.flags_open += len(created)
+    emit([*opened_events, *(("flag.updated", f) for f in changed)])
+
+
+def _same_evidence(flag: Flag, verdict: _Verdict) -> bool:
+    return (flag.x, flag.n, flag.centre) == (verdict.x, verdict.n, verdict.centre)
+
+
+# --- the lifecycle --------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, tuple[set[str], str]] = {
+    "acknowledge": ({FlagStatus.OPEN}, FlagStatus.ACKNOWLEDGED),
+    "plan": (
+        {FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.ACTION_PLANNED},
+        FlagStatus.ACTION_PLANNED,
+    ),
+    "resolve": (
+        {FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.ACTION_PLANNED},
+        FlagStatus.RESOLVED,
+    ),
+    "note": (set(FlagStatus.values), ""),
+}
+MANAGERS = {Role.BRANCH_MANAGER, Role.REGIONAL_MANAGER, Role.ADMIN}
+
+
+def flag_transition(
+    *,
+    actor: Any,
+    flag: Flag,
+    action: str,
+    note: str = "",
+    owner: Any = None,
+    due_date: date | None = None,
+    plan: str = "",
+) -> Flag:
+    """Move a flag along open → acknowledged → action_planned → resolved, or add a note.
+    Managers who may write at the flag's branch may do it; every step is recorded."""
+    if getattr(actor, "role", None) not in MANAGERS and not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only managers work the flag queue.")
+    if not branch_scope(actor, for_write=True).allows(flag.branch_id):
+        raise PermissionDenied("This flag is outside your branches.")
+    if action not in TRANSITIONS:
+        raise ValidationError({"action": [f"Unknown action '{action}'."]})
+    allowed_from, to_status = TRANSITIONS[action]
+    if flag.status not in allowed_from:
+        raise ValidationError(
+            {"status": [f"A flag that is {flag.status} cannot be sent to '{action}'."]}
+        )
+    errors: dict[str, list[str]] = {}
+    if action == "plan":
+        if not plan.strip():
+            errors["plan"] = ["Describe the action plan."]
+        if owner is None:
+            errors["owner"] = ["Name who owns the plan."]
+        elif not branch_scope(owner).allows(flag.branch_id):
+            errors["owner"] = ["The owner must be able to see this branch."]
+        if due_date is None:
+            errors["due_date"] = ["Give a due date."]
+        elif due_date < timezone.localdate():
+            errors["due_date"] = ["The due date is in the past."]
+    if action in {"resolve", "note"} and not note.strip():
+        errors["note"] = ["Say what was done." if action == "resolve" else "Write the note."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        flag = Flag.objects.select_for_update().get(pk=flag.pk)
+        previous = flag.status
+        if action == "plan":
+            flag.owner, flag.due_date, flag.plan = owner, due_date, plan.strip()
+        if to_status:
+            flag.status = to_status
+        flag.updated_at = timezone.now()
+        flag.save()
+        FlagEvent.objects.create(
+            flag=flag,
+            actor=actor,
+            action=action,
+            from_status=previous,
+            to_status=flag.status,
+            note=note.strip() or (plan.strip() if action == "plan" else ""),
+        )
+        emit([("flag.updated", flag)], actor=actor)
+    return flag

@@ -1,0 +1,249 @@
+"""The engine on a database: rollups by local day, flags that follow late data, idempotent
+recomputes, and the demo chain's planted divergence found (and only it)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from branches.models import Branch, Role
+from consistency.models import DirtyDay, Flag, FlagStatus, PeriodKind, Rollup, TestKind
+from consistency.services import consistency_recompute, dirty_days_recompute
+from consistency.stats import Status
+from interactions.models import Interaction
+from interactions.services import interaction_delete, interaction_log, interaction_update
+from tests.factories import BranchFactory, InteractionFactory, RegionFactory, UserFactory
+
+WEEK = date(2026, 3, 2)  # a Monday
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def rollup(branch: Branch, kind: str, start: date, channel: str = "all") -> Rollup:
+    return Rollup.objects.get(branch=branch, kind=kind, period_start=start, channel=channel)
+
+
+@pytest.mark.django_db
+def test_rollups_count_each_metric_by_the_branch_local_day() -> None:
+    oslo = BranchFactory.create(timezone="Europe/Oslo")
+    sunday_night_utc = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # Monday 00:30 in Oslo
+    rows: list[dict[str, Any]] = [
+        {"wait_seconds": 10, "outcome": "resolved", "csat": 5, "nps": 10},
+        {"wait_seconds": 30, "outcome": "resolved", "csat": 4, "nps": 6, "is_complaint": True},
+        {"wait_seconds": 31, "outcome": "follow_up", "csat": 2},
+        {"wait_seconds": 40, "outcome": "abandoned"},  # abandoned after the 30 s threshold
+        {"wait_seconds": 5, "outcome": "abandoned"},  # abandoned quickly: not judged
+        {"wait_seconds": None, "outcome": "resolved"},  # wait unknown
+    ]
+    for row in rows:
+        InteractionFactory.create(branch=oslo, channel="phone", occurred_at=sunday_night_utc, **row)
+    InteractionFactory.create(
+        branch=oslo, channel="email", occurred_at=at(WEEK + timedelta(days=2)), wait_seconds=600
+    )
+    InteractionFactory.create(  # deleted: never counted
+        branch=oslo, occurred_at=at(WEEK), deleted_at=at(WEEK), is_complaint=True
+    )
+    consistency_recompute()
+
+    phone = rollup(oslo, PeriodKind.WEEK, WEEK, "phone")
+    assert (phone.contacts, phone.not_abandoned, phone.abandonable, phone.abandoned) == (6, 4, 6, 2)
+    assert (phone.response_n, phone.response_ok) == (4, 2)  # 10 s, 30 s of 10/30/31/40 s
+    assert (phone.resolved, phone.complaints) == (3, 1)
+    assert (phone.csat_n, phone.csat_ok, phone.nps_n, phone.promoters, phone.detractors) == (
+        3, 2, 2, 1, 1,
+    )  # fmt: skip
+    everything = rollup(oslo, PeriodKind.WEEK, WEEK)
+    assert (everything.contacts, everything.abandonable, everything.response_ok) == (7, 6, 3)
+    assert rollup(oslo, PeriodKind.DAY, WEEK).contacts == 6  # Monday, local time
+    assert rollup(oslo, PeriodKind.MONTH, date(2026, 3, 1)).contacts == 7
+    assert not Rollup.objects.filter(period_start__lt=WEEK, kind=PeriodKind.DAY).exists()
+
+
+def diverging_chain(complaint_rate_at_first: float = 0.12) -> list[Branch]:
+    """Six branches with 200 phone calls each in WEEK; the first has many complaints."""
+    region = RegionFactory.create()
+    branches = [BranchFactory.create(region=region, timezone="UTC") for _ in range(6)]
+    for i, branch in enumerate(branches):
+        rate = complaint_rate_at_first if i == 0 else 0.01
+        complaints = round(200 * rate)
+        for k in range(200):
+            InteractionFactory.create(
+                branch=branch,
+                occurred_at=at(WEEK + timedelta(days=k % 7), 8 + k % 10),
+                is_complaint=k < complaints,
+                customer=None,
+            )
+    return branches
+
+
+def complaint_flags(branch: Branch) -> Any:
+    return Flag.objects.filter(
+        branch=branch, metric="complaint_rate", channel="all", kind="week", period_start=WEEK
+    )
+
+
+@pytest.mark.django_db
+def test_a_diverging_branch_is_flagged_on_both_tests_with_its_evidence() -> None:
+    branches = diverging_chain()
+    consistency_recompute()
+    flags = {f.test: f for f in complaint_flags(branches[0])}
+    assert set(flags) >= {TestKind.STANDARD, TestKind.PEERS}
+    standard = flags[TestKind.STANDARD]
+    assert (standard.severity, standard.status) == ("alarm", FlagStatus.OPEN)
+    assert (standard.x, standard.n, standard.centre) == (24, 200, 0.02)
+    assert standard.value == pytest.approx(0.12)
+    assert standard.upper998 is not None
+    assert standard.value > standard.upper998
+    assert [e.action for e in standard.events.all()] == ["opened"]
+    others = Flag.objects.filter(branch__in=branches[1:], metric="complaint_rate")
+    assert not others.exclude(severity="warning").exists()
+
+
+@pytest.mark.django_db
+def test_late_data_updates_or_clears_the_same_flag_and_reopens_it() -> None:
+    branches = diverging_chain()
+    consistency_recompute()
+    DirtyDay.objects.all().delete()
+    admin = UserFactory.create(role=Role.ADMIN, is_superuser=True)
+    flag = complaint_flags(branches[0]).get(test=TestKind.STANDARD)
+
+    # Back-dated calls without complaints arrive late: 24 of 1 200 is 2 %, the standard.
+    for k in range(1000):
+        interaction_log(
+            actor=admin,
+            branch=branches[0],
+            channel="phone",
+            occurred_at=at(WEEK + timedelta(days=k % 7), 9),
+            wait_seconds=15,
+            outcome="resolved",
+        )
+    assert DirtyDay.objects.filter(branch=branches[0]).count() == 7
+    dirty_days_recompute()
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.CLEARED
+    assert complaint_flags(branches[0]).filter(test=TestKind.STANDARD).count() == 1
+    assert not DirtyDay.objects.exists()
+
+    # Deleting those calls again brings the divergence back: the same row reopens.
+    for interaction in Interaction.objects.filter(branch=branches[0], wait_seconds=15):
+        interaction_delete(actor=admin, interaction=interaction)
+    dirty_days_recompute()
+    flag.refresh_from_db()
+    assert (flag.status, flag.n) == (FlagStatus.OPEN, 200)
+    assert [e.action for e in flag.events.all()] == ["opened", "cleared", "reopened"]
+    assert complaint_flags(branches[0]).filter(test=TestKind.STANDARD).count() == 1
+
+
+@pytest.mark.django_db
+def test_moving_an_interaction_makes_both_days_stale() -> None:
+    branch = BranchFactory.create(timezone="America/New_York")
+    admin = UserFactory.create(role=Role.ADMIN, is_superuser=True)
+    call = InteractionFactory.create(branch=branch, occurred_at=datetime(2026, 3, 3, 2, tzinfo=UTC))
+    DirtyDay.objects.all().delete()
+    interaction_update(
+        actor=admin, interaction=call, data={"occurred_at": datetime(2026, 3, 10, 15, tzinfo=UTC)}
+    )
+    # 02:00 UTC on 3 March is still 2 March in New York.
+    assert set(DirtyDay.objects.values_list("day", flat=True)) == {
+        date(2026, 3, 2),
+        date(2026, 3, 10),
+    }
+
+
+def snapshot() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    rollups = list(
+        Rollup.objects.order_by("kind", "period_start", "branch_id", "channel").values_list(
+            "kind", "period_start", "branch_id", "channel", "contacts", "complaints", "response_ok"
+        )
+    )
+    flags = list(
+        Flag.objects.order_by("id").values_list(
+            "id", "branch_id", "metric", "channel", "period_start", "test", "severity", "status"
+        )
+    )
+    return rollups, flags
+
+
+@pytest.mark.django_db
+def test_recompute_is_idempotent_even_after_an_interrupted_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    diverging_chain()
+    consistency_recompute()
+    first = snapshot()
+    consistency_recompute()
+    assert snapshot() == first
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("worker killed")
+
+    Rollup.objects.all().delete()
+    before_crash = snapshot()
+    monkeypatch.setattr("consistency.services.cusum_refresh", crash)
+    with pytest.raises(RuntimeError):
+        consistency_recompute()
+    assert snapshot() == before_crash  # nothing half-written
+    monkeypatch.undo()
+    consistency_recompute()
+    assert snapshot() == first
+
+
+@pytest.mark.django_db
+def test_recompute_command_checks_its_arguments() -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("recompute_consistency", since="last week", verbosity=0)
+    with pytest.raises(CommandError, match="No branch"):
+        call_command("recompute_consistency", branch=["nowhere"], verbosity=0)
+
+
+@pytest.mark.django_db
+def test_the_demo_chain_flags_what_was_planted_and_not_the_noisy_branch(tmp_path: Path) -> None:
+    truth_file = tmp_path / "truth.json"
+    call_command("seed_demo", truth_file=truth_file, end=date(2026, 11, 16), verbosity=0)
+    truth = json.loads(truth_file.read_text())
+    consistency_recompute()
+    alarms = Flag.objects.exclude(severity="warning")
+
+    for planted in truth["planted"]:
+        branch = Branch.objects.get(code=planted["branch"])
+        mine = alarms.filter(branch=branch, period_start__gte=planted["from"])
+        if not planted["expect_flag"]:
+            assert not Flag.objects.filter(branch=branch).exists(), planted["kind"]
+            continue
+        metric_flags = mine.filter(metric=planted["metric"], channel=planted["channel"] or "all")
+        tests = set(metric_flags.values_list("test", flat=True))
+        assert {TestKind.STANDARD, TestKind.PEERS} <= tests, planted["kind"]
+        if planted["kind"] == "sliding":
+            # Healthy before the slide; the drift chart signals during it.
+            start = date.fromisoformat(planted["from"])
+            assert not alarms.filter(
+                branch=branch, period_start__lt=start - timedelta(days=7), metric=planted["metric"]
+            ).exists()
+            assert mine.filter(test=TestKind.CUSUM).exists()
+        else:
+            weeks = set(metric_flags.values_list("period_start", flat=True))
+            assert len(weeks) >= truth["weeks"] // 2, planted["kind"]  # persistent, not a blip
+
+
+@pytest.mark.django_db
+def test_insufficient_data_is_never_green() -> None:
+    from consistency.selectors import metric_cells
+
+    tiny = BranchFactory.create(timezone="UTC")
+    for k in range(5):
+        InteractionFactory.create(branch=tiny, occurred_at=at(WEEK, 9 + k))
+    consistency_recompute()
+    admin = UserFactory.create(role=Role.ADMIN, is_superuser=True)
+    cells = metric_cells(actor=admin, kind="week", period_start=WEEK, channels=["all"])
+    assert cells
+    assert {c.standard.status for c in cells if c.standard} == {Status.INSUFFICIENT}
+    assert not Flag.objects.exists()
