@@ -420,16 +420,7 @@ def _flags_apply(
             )
             created.append(flag)
         elif flag.status == FlagStatus.CLEARED:
-            history.append(
-                FlagEvent(
-                    flag=flag,
-                    action="reopened",
-                    from_status=flag.status,
-                    to_status=FlagStatus.OPEN,
-                    note="New data shows the divergence again.",
-                )
-            )
-            flag.status = FlagStatus.OPEN
+            history.append(_moved(flag, "reopened", FlagStatus.OPEN, "The divergence is back."))
             changed.append(flag)
         elif flag.severity == verdict.severity and _same_evidence(flag, verdict):
             continue
@@ -454,15 +445,8 @@ def _flags_apply(
         if flag.is_closed:
             continue
         history.append(
-            FlagEvent(
-                flag=flag,
-                action="cleared",
-                from_status=flag.status,
-                to_status=FlagStatus.CLEARED,
-                note="The evidence is gone after new data.",
-            )
+            _moved(flag, "cleared", FlagStatus.CLEARED, "New data removed the evidence.")
         )
-        flag.status = FlagStatus.CLEARED
         flag.updated_at = now
         changed.append(flag)
         result.flags_cleared += 1
@@ -495,6 +479,15 @@ def _flags_apply(
     FlagEvent.objects.bulk_create(history)
     result.flags_open += len(created)
     emit([*opened_events, *(("flag.updated", f) for f in changed)])
+
+
+def _moved(flag: Flag, action: str, to_status: str, note: str) -> FlagEvent:
+    """Move a flag on the data's behalf (no actor) and return the history entry."""
+    event = FlagEvent(
+        flag=flag, action=action, from_status=flag.status, to_status=to_status, note=note
+    )
+    flag.status = to_status
+    return event
 
 
 def _same_evidence(flag: Flag, verdict: _Verdict) -> bool:
