@@ -97,7 +97,10 @@ class Rollup(models.Model):
     """A branch's counts for one period and channel (``all`` = every channel), from which
     every metric is a proportion x / n. Rebuilt from interactions, never edited."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    # Derived data rebuilt in bulk: no database-level foreign key to check row by row.
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     kind = models.CharField(max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField()
     channel = models.CharField(max_length=16, choices=ChannelScope.choices)

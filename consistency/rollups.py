@@ -8,7 +8,6 @@ running it twice, or again after a killed run, leaves exactly the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,11 +21,10 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDate
 
 from consistency.models import ALL_CHANNELS, COUNT_COLUMNS, PeriodKind, Rollup, Target
 from interactions.models import Interaction
@@ -114,55 +112,70 @@ def _day_counts(span: DayRange) -> QuerySet[Any]:
     )
 
 
-def _insert_select(kind: str, rows: QuerySet[Any], period: str, channel: str | None) -> None:
-    """INSERT the aggregate ``rows`` as rollups of ``kind``: ``period`` names its period
-    column, ``channel`` is a fixed channel or None to take the row's own."""
-    sql, params = rows.query.sql_with_params()
-    quote = connection.ops.quote_name
-    table = quote(Rollup._meta.db_table)
-    targets = ["kind", "branch_id", "period_start", "channel", *COUNT_COLUMNS]
-    sources = [
-        "%s",
-        "agg.branch_id",
-        f"agg.{quote(period)}",
-        "%s" if channel else "agg.channel",
-        *(f"agg.{quote(c)}" for c in COUNT_COLUMNS),
-    ]
-    fixed = [kind, channel] if channel else [kind]
+STAGE = "consistency_rollup_stage"
+STAGE_WORK_MEM = "64MB"
+
+
+def _stage(span: DayRange) -> None:
+    """Count the span's interactions per branch, local day and channel into a temporary
+    table: one pass over interactions (parallel on PostgreSQL), read by every insert below."""
+    sql, params = _day_counts(span).query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(quote(c) for c in targets)}) "  # noqa: S608
-            f"SELECT {', '.join(sources)} FROM ({sql}) agg",
-            [*fixed, *params],
-        )
+        if connection.vendor == "postgresql":
+            # Enough memory to hash-aggregate a chain's year of branch-days without
+            # spilling to disk (set for this transaction only).
+            cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
 
 
-def _day_rows(branch_ids: Iterable[int], first: date | None, last: date | None) -> QuerySet[Any]:
-    rows = Rollup.objects.filter(kind=PeriodKind.DAY, branch_id__in=list(branch_ids))
-    if first is not None:
-        rows = rows.filter(period_start__gte=first)
-    if last is not None:
-        rows = rows.filter(period_start__lt=last)
-    return rows
-
-
-def _sums() -> dict[str, Sum]:
-    return {column: Sum(column) for column in COUNT_COLUMNS}
-
-
-def _derive(kind: str, branch_ids: tuple[int, ...], first: date | None, last: date | None) -> None:
-    """Sum day rows into ``kind`` rows (per channel and all channels) for whole periods."""
-    days = _day_rows(branch_ids, first, last).exclude(channel=ALL_CHANNELS)
+def _period_sql(kind: str) -> str:
+    """The SQL for a staged local day's period start, on this database."""
+    postgres = connection.vendor == "postgresql"
     if kind == PeriodKind.DAY:
-        all_channels = days.values("branch_id", "period_start").annotate(**_sums()).order_by()
-        _insert_select(kind, all_channels, "period_start", ALL_CHANNELS)
-        return
-    trunc = TruncWeek if kind == PeriodKind.WEEK else TruncMonth
-    periods = days.annotate(period=trunc("period_start"))
-    per_channel = periods.values("branch_id", "channel", "period").annotate(**_sums()).order_by()
-    _insert_select(kind, per_channel, "period", None)
-    all_channels = periods.values("branch_id", "period").annotate(**_sums()).order_by()
-    _insert_select(kind, all_channels, "period", ALL_CHANNELS)
+        return "local_day"
+    if kind == PeriodKind.WEEK:
+        if postgres:
+            return "CAST(date_trunc('week', local_day) AS date)"
+        return (
+            "date(local_day, '-' || ((CAST(strftime('%%w', local_day) AS integer) + 6) %% 7)"
+            " || ' days')"
+        )
+    if postgres:
+        return "CAST(date_trunc('month', local_day) AS date)"
+    return "date(local_day, 'start of month')"
+
+
+def _insert_from_stage(kind: str, first: date | None, last: date | None) -> None:
+    """Sum the staged counts into ``kind`` rollups, per channel and for all channels, for
+    the periods starting in [first, last)."""
+    quote = connection.ops.quote_name
+    period = _period_sql(kind)
+    columns = ", ".join(
+        quote(c) for c in ["kind", "branch_id", "period_start", "channel", *COUNT_COLUMNS]
+    )
+    sums = ", ".join(f"SUM({quote(c)})" for c in COUNT_COLUMNS)
+    where, bounds = [], []
+    for operator, bound in ((">=", first), ("<", last)):
+        if bound is not None:
+            where.append(f"period {operator} %s")
+            bounds.append(bound if connection.vendor == "postgresql" else bound.isoformat())
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    staged = f"(SELECT {period} AS period, s.* FROM {STAGE} s) staged"  # noqa: S608
+    with connection.cursor() as cursor:
+        # Days are kept for all channels only (the CUSUM's input); a day per channel is
+        # too small a sample to judge, and would triple what a recompute writes.
+        groupings = (
+            (("%s", ""),) if kind == PeriodKind.DAY else (("channel", ", channel"), ("%s", ""))
+        )
+        for channel, grouping in groupings:
+            fixed = [kind] if grouping else [kind, ALL_CHANNELS]
+            cursor.execute(
+                f"INSERT INTO {quote(Rollup._meta.db_table)} ({columns}) "  # noqa: S608
+                f"SELECT %s, branch_id, period, {channel}, {sums} FROM {staged} {condition} "
+                f"GROUP BY branch_id, period{grouping}",
+                [*fixed, *bounds],
+            )
 
 
 def _delete(kind: str, branch_ids: tuple[int, ...], first: date | None, last: date | None) -> None:
@@ -175,18 +188,23 @@ def _delete(kind: str, branch_ids: tuple[int, ...], first: date | None, last: da
 
 
 def rollups_rebuild(span: DayRange) -> None:
-    """Rebuild every rollup whose days fall in ``span`` (whole ISO weeks; months are
-    re-summed over all their days, which are then up to date)."""
-    first = week_start(span.first) if span.first else None
-    last = week_start(span.last + timedelta(days=6)) if span.last else None
-    whole = DayRange(span.timezone, span.branch_ids, first, last)
-    months_from = month_start(first) if first else None
-    months_to = next_month(last - timedelta(days=1)) if last else None
+    """Rebuild every rollup whose period touches ``span``: whole ISO weeks and whole
+    months, so every period written is complete."""
+    weeks_from = week_start(span.first) if span.first else None
+    weeks_to = week_start(span.last + timedelta(days=6)) if span.last else None
+    months_from = month_start(span.first) if span.first else None
+    months_to = next_month(span.last - timedelta(days=1)) if span.last else None
+    first = min(weeks_from, months_from) if weeks_from and months_from else None
+    last = max(weeks_to, months_to) if weeks_to and months_to else None
+    ids = span.branch_ids
     with transaction.atomic():
-        _delete(PeriodKind.DAY, whole.branch_ids, first, last)
-        _insert_select(PeriodKind.DAY, _day_counts(whole), "local_day", None)
-        _derive(PeriodKind.DAY, whole.branch_ids, first, last)
-        _delete(PeriodKind.WEEK, whole.branch_ids, first, last)
-        _derive(PeriodKind.WEEK, whole.branch_ids, first, last)
-        _delete(PeriodKind.MONTH, whole.branch_ids, months_from, months_to)
-        _derive(PeriodKind.MONTH, whole.branch_ids, months_from, months_to)
+        _stage(DayRange(span.timezone, ids, first, last))
+        for kind, start, end in (
+            (PeriodKind.DAY, first, last),
+            (PeriodKind.WEEK, weeks_from, weeks_to),
+            (PeriodKind.MONTH, months_from, months_to),
+        ):
+            _delete(kind, ids, start, end)
+            _insert_from_stage(kind, start, end)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {STAGE}")
