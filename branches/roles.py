@@ -23,6 +23,11 @@ _STAFF_PERMISSIONS = [
     "interactions.change_interaction",
     "interactions.view_servicecycle",
     "interactions.view_moment",
+    "consistency.view_flag",
+    "consistency.view_rollup",
+    "consistency.view_standard",
+    "consistency.view_target",
+    "consistency.view_consistencyindex",
 ]
 _MANAGER_PERMISSIONS = [*_STAFF_PERMISSIONS, "interactions.delete_interaction"]
 
@@ -41,6 +46,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 ("customers", "customer"),
                 ("interactions", "servicecycle"),
                 ("interactions", "moment"),
+                ("consistency", "standard"),
+                ("consistency", "target"),
             ]
             for action in ("view", "add", "change", "delete")
         ),
