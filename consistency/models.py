@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from branches.models import Branch
 from consistency.stats import Cell, Direction
+from customers.models import Channel
 
 
 class Metric(models.TextChoices):
@@ -23,12 +24,8 @@ class Metric(models.TextChoices):
 ALL_CHANNELS = "all"
 
 
-class ChannelScope(models.TextChoices):
-    ALL = ALL_CHANNELS, "All channels"
-    IN_PERSON = "in_person", "Face to face"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
-    CHAT = "chat", "Chat"
+# A cell is one channel of the chain's own list, or all of them together.
+CHANNEL_SCOPES = [(ALL_CHANNELS, "All channels"), *Channel.choices]
 
 
 class PeriodKind(models.TextChoices):
@@ -56,11 +53,11 @@ class Standard(models.Model):
 class Target(models.Model):
     standard = models.ForeignKey(Standard, on_delete=models.CASCADE, related_name="targets")
     metric = models.CharField(max_length=32, choices=Metric.choices)
-    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
     target = models.FloatField(help_text="A share (0.8 = 80 %); for NPS, -1 to 1 (0.3 = +30).")
     direction = models.CharField(
         max_length=8,
-        choices=[(Direction.AT_LEAST, "at least"), (Direction.AT_MOST, "at most")],
+        choices=[(d.value, d.value.replace("_", " ")) for d in Direction],
     )
     min_n = models.PositiveIntegerField(
         default=20, help_text="Below this many contacts a cell reads 'insufficient data'."
@@ -103,7 +100,7 @@ class Rollup(models.Model):
     )
     kind = models.CharField(max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField()
-    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
     contacts = models.PositiveIntegerField(default=0)
     not_abandoned = models.PositiveIntegerField(default=0)
     # Abandonment is measured where a customer can hang up or walk out: not e-mail.
@@ -196,9 +193,6 @@ class Severity(models.TextChoices):
     SIGNAL = "signal", "CUSUM signal"
 
 
-SEVERITY_RANK = {Severity.ALARM: 0, Severity.SIGNAL: 0, Severity.WARNING: 1}
-
-
 class FlagStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -213,7 +207,7 @@ class Flag(models.Model):
 
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="flags")
     metric = models.CharField(max_length=32, choices=Metric.choices)
-    channel = models.CharField(max_length=16, choices=ChannelScope.choices)
+    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
     kind = models.CharField(max_length=8, choices=PeriodKind.choices, default=PeriodKind.WEEK)
     period_start = models.DateField()
     test = models.CharField(max_length=8, choices=TestKind.choices)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from branches.access import branch_scope
 from branches.models import Branch
 from consistency import stats
 from consistency.models import (
-    ALL_CHANNELS,
+    CHANNEL_SCOPES,
     COUNT_COLUMNS,
     METRIC_COLUMNS,
     ConsistencyIndex,
@@ -90,12 +91,14 @@ def metric_cells(
         visible = visible.filter(pk__in=branch_ids)
     branches = {b.pk: b for b in visible}
     targets = StandardBook().on(period_start)
-    rows = _period_rows(kind, period_start)
+    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for counts_row in _period_rows(kind, period_start):
+        by_channel[counts_row["channel"]].append(counts_row)
     cells: list[MetricCell] = []
     for metric in metrics or Metric.values:
-        for channel in channels or [ALL_CHANNELS, "in_person", "phone", "email", "chat"]:
+        for channel in channels or [value for value, _ in CHANNEL_SCOPES]:
             target = targets.get((metric, channel))
-            chain = [r for r in rows if r["channel"] == channel]
+            chain = by_channel[channel]
             x_col, n_col = METRIC_COLUMNS[metric]
             x = np.array([r[x_col] for r in chain], dtype=np.int64)
             n = np.array([r[n_col] for r in chain], dtype=np.int64)

@@ -134,11 +134,11 @@ def consistency_recompute(
         weeks = Rollup.objects.filter(kind=PeriodKind.WEEK)
         if since is not None:
             weeks = weeks.filter(period_start__gte=week_start(since))
-        _refresh_periods(
-            sorted(set(weeks.values_list("period_start", flat=True))), result, progress
-        )
+        book = StandardBook()
+        periods = sorted(set(weeks.values_list("period_start", flat=True)))
+        _refresh_periods(periods, result, progress, book)
         all_ids = [pk for ids in by_zone.values() for pk in ids]
-        cusum_refresh(all_ids, result)
+        cusum_refresh(all_ids, result, book)
         progress("cusum", 1, 1)
         stale = DirtyDay.objects.filter(branch_id__in=all_ids, marked_at__lt=started)
         if since is not None:
@@ -167,14 +167,16 @@ def dirty_days_recompute() -> RecomputeResult:
             rollups_rebuild(DayRange(zone, tuple(sorted(ids)), week, week + timedelta(days=7)))
         branch_ids = sorted({d.branch_id for d in claimed})
         result.branches = len(branch_ids)
-        _refresh_periods(sorted({week for _, week in groups}), result, _quiet)
-        cusum_refresh(branch_ids, result)
+        book = StandardBook()
+        _refresh_periods(sorted({week for _, week in groups}), result, _quiet, book)
+        cusum_refresh(branch_ids, result, book)
     _after_commit(result)
     return result
 
 
-def _refresh_periods(weeks: Sequence[date], result: RecomputeResult, progress: Progress) -> None:
-    book = StandardBook()
+def _refresh_periods(
+    weeks: Sequence[date], result: RecomputeResult, progress: Progress, book: StandardBook
+) -> None:
     for done, week in enumerate(weeks, start=1):
         flags_refresh(PeriodKind.WEEK, week, book, result)
         progress("flags", done, len(weeks))
@@ -285,12 +287,14 @@ def flags_refresh(
     )
 
 
-def cusum_refresh(branch_ids: Sequence[int], result: RecomputeResult) -> None:
+def cusum_refresh(
+    branch_ids: Sequence[int], result: RecomputeResult, book: StandardBook | None = None
+) -> None:
     """Run each branch's CUSUM per metric over its daily counts (all channels, in time
     order) and keep one flag per week in which a chart signalled."""
     if not branch_ids:
         return
-    book = StandardBook()
+    book = book or StandardBook()
     rows = (
         Rollup.objects.filter(kind=PeriodKind.DAY, channel=ALL_CHANNELS, branch_id__in=branch_ids)
         .order_by("branch_id", "period_start")

@@ -88,10 +88,15 @@ def exact_limit(probability: float, n: int, target: float) -> float:
     ``α = (F(r) − probability) / f(r)``, limit ``(r − α)/n`` (Spiegelhalter 2005, §A.1.1)."""
     if target <= 0.0 or target >= 1.0:
         return target
-    r = float(binom.ppf(probability, n, target))
-    mass = float(binom.pmf(r, n, target))
-    alpha = (float(binom.cdf(r, n, target)) - probability) / mass if mass > 0 else 0.0
-    return min(1.0, max(0.0, (r - alpha) / n))
+    return float(_exact_limit_many(probability, np.array([float(n)]), np.array([target]))[0])
+
+
+def _exact_limit_many(probability: float, n: FloatArray, target: FloatArray) -> FloatArray:
+    r = binom.ppf(probability, n, target)
+    mass = binom.pmf(r, n, target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(mass > 0, (binom.cdf(r, n, target) - probability) / mass, 0.0)
+    return np.clip((r - alpha) / n, 0.0, 1.0)
 
 
 def exact_limits(target: float, n: int, level: float) -> tuple[float, float]:
@@ -182,10 +187,6 @@ class Cell:
     detractors: int | None = None
 
     @property
-    def is_nps(self) -> bool:
-        return self.detractors is not None
-
-    @property
     def value(self) -> float:
         if self.detractors is not None:
             return nps_value(self.x, self.detractors, self.n)
@@ -229,14 +230,7 @@ def _exact_limits_many(
     target: FloatArray, n: FloatArray, level: float
 ) -> tuple[FloatArray, FloatArray]:
     tail = (1 - level) / 2
-    limits = []
-    for probability in (tail, 1 - tail):
-        r = binom.ppf(probability, n, target)
-        mass = binom.pmf(r, n, target)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.where(mass > 0, (binom.cdf(r, n, target) - probability) / mass, 0.0)
-        limits.append(np.clip((r - alpha) / n, 0.0, 1.0))
-    return limits[0], limits[1]
+    return _exact_limit_many(tail, n, target), _exact_limit_many(1 - tail, n, target)
 
 
 def judge_many(
@@ -375,9 +369,7 @@ def peer_model_many(
     positive = se > 0
     if not positive.any():
         return PeerModel(pooled, 1.0, 0.0)
-    z = (value[positive] - pooled) / se[positive]
-    low, high = np.percentile(z, [10, 90])
-    phi = float(np.mean(np.clip(z, low, high) ** 2))
+    phi = overdispersion_phi(((value[positive] - pooled) / se[positive]).tolist())
     return PeerModel(pooled, phi, additive_tau2(phi, se[positive].tolist()))
 
 
