@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rest_framework import serializers
@@ -10,6 +11,15 @@ class CodeField(serializers.CharField):
 
     def to_representation(self, value: Any) -> str:
         return value.code if hasattr(value, "code") else str(value)
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A number JSON can carry: an infinite or undefined value (a z-score where the
+    standard error is 0) is sent as null."""
+
+    def to_representation(self, value: Any) -> Any:
+        number = float(value)
+        return number if math.isfinite(number) else None
 
 
 class SyncFieldsMixin(serializers.Serializer):

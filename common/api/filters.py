@@ -41,7 +41,34 @@ class TimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-class SyncFilterSet(django_filters.FilterSet):
+class StrictFilterSet(django_filters.FilterSet):
+    """Refuses what a plain FilterSet would quietly ignore: a typed parameter given empty,
+    a single-valued one given twice, true/false spelt otherwise."""
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # An empty value for a typed parameter (a date, a number, true/false) is a mistake,
+        # not a request for no filter.
+        problems: dict[str, list[str]] = {}
+        for name in self.data:
+            if name not in self.filters:
+                continue
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data[name]]
+            kind = self.filters[name]
+            if len(values) > 1 and not isinstance(kind, django_filters.MultipleChoiceFilter):
+                problems[name] = ["Give this parameter once."]
+            elif values[0] == "" and not isinstance(kind, django_filters.CharFilter):
+                problems[name] = ["Give a value or leave the parameter out."]
+            elif isinstance(kind, django_filters.BooleanFilter) and values[0].lower() not in {
+                "true",
+                "false",
+            }:
+                problems[name] = ["Use true or false."]
+        if problems:
+            raise ValidationError(problems)
+        return super().filter_queryset(queryset)
+
+
+class SyncFilterSet(StrictFilterSet):
     """``updated_after`` for incremental pulls; deleted rows only with ``include_deleted``."""
 
     updated_after = TimeFilter(
@@ -62,25 +89,6 @@ class SyncFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        # An empty value for a typed parameter (a date, a number, true/false) is a mistake,
-        # not a request for no filter.
-        problems: dict[str, list[str]] = {}
-        for name in self.data:
-            if name not in self.filters:
-                continue
-            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data[name]]
-            kind = self.filters[name]
-            if len(values) > 1:
-                problems[name] = ["Give this parameter once."]
-            elif values[0] == "" and not isinstance(kind, django_filters.CharFilter):
-                problems[name] = ["Give a value or leave the parameter out."]
-            elif isinstance(kind, django_filters.BooleanFilter) and values[0].lower() not in {
-                "true",
-                "false",
-            }:
-                problems[name] = ["Use true or false."]
-        if problems:
-            raise ValidationError(problems)
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("include_deleted"):
             queryset = queryset.filter(deleted_at__isnull=True)

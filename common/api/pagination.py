@@ -1,8 +1,11 @@
-"""Keyset pagination in sync order: (updated_at, id), both ascending.
+"""Keyset ("cursor") pagination in a stable order.
 
-A row changed while a client pages through the feed gets a newer updated_at and so
-reappears further on: a client that follows ``next`` to the end has seen the latest
-state of every row (including tombstones when it asks for them).
+Every list pages by the values of its last row, never by an offset, so a page costs the
+same at row one million as at row one. The sync feeds order by (updated_at, id): a row
+changed while a client pages through gets a newer updated_at and reappears further on,
+so a client that follows ``next`` to the end has seen the latest state of every row
+(including tombstones when it asks for them). Other lists (the flag queue) name their own
+order; ``id`` always ends it, which makes the order total.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
@@ -22,56 +26,94 @@ from rest_framework.utils.urls import replace_query_param
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+SYNC_ORDER = ("updated_at", "id")
+BAD_CURSOR = "Invalid cursor: use the `next` link as given."
 
 
-def encode_cursor(updated_at: datetime, pk: int) -> str:
-    raw = json.dumps({"u": updated_at.isoformat(), "i": pk}, separators=(",", ":"))
+def page_size(request: Request) -> int:
+    """``?page_size``, or a 400 when it is not a whole number in range."""
+    raw = request.query_params.get("page_size")
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ValidationError({"page_size": [f"Use a whole number from 1 to {MAX_PAGE_SIZE}."]})
+    return int(raw)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([_plain(v) for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(value: str) -> tuple[datetime, int]:
+def decode_cursor(value: str, size: int) -> list[Any]:
     try:
         padded = value + "=" * (-len(value) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(data["u"]), int(data["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": ["Invalid cursor: use the `next` link as given."]}
-        ) from None
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size or not all(_scalar(v) for v in values):
+        raise ValidationError({"cursor": [BAD_CURSOR]})
+    return values
 
 
-class SyncCursorPagination(BasePagination):
+def _scalar(value: Any) -> bool:
+    if isinstance(value, int):
+        return -(2**63) < value < 2**63
+    return isinstance(value, str | float)
+
+
+def after(ordering: tuple[str, ...], values: list[Any]) -> Q:
+    """Rows that come after ``values`` in ``ordering`` ("-field" descends)."""
+    condition = Q(pk__in=[])
+    equal = Q()
+    for field, value in zip(ordering, values, strict=True):
+        name = field.lstrip("-")
+        beyond = Q(**{f"{name}__lt" if field.startswith("-") else f"{name}__gt": value})
+        condition |= equal & beyond
+        equal &= Q(**{name: value})
+    return condition
+
+
+class KeysetPagination(BasePagination):
+    """Pages of ``?page_size`` rows in the view's ``keyset_ordering`` (default: sync order)."""
+
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
+
+    def ordering(self, view: Any) -> tuple[str, ...]:
+        return tuple(getattr(view, "keyset_ordering", SYNC_ORDER))
 
     def paginate_queryset(
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         self.request = request
-        self.page_size, position = self.validate_params(request)
-        cursor = request.query_params.get(self.cursor_query_param)
-        rows = queryset.order_by("updated_at", "id")
+        ordering = self.ordering(view)
+        self.page_size, position = self.validate_params(request, view)
+        rows = queryset.order_by(*ordering)
         if position is not None:
-            updated_at, pk = position
-            rows = rows.filter(Q(updated_at__gt=updated_at) | Q(updated_at=updated_at, id__gt=pk))
+            try:
+                rows = rows.filter(after(ordering, position))
+            except (ValueError, TypeError, DjangoValidationError):
+                raise ValidationError({"cursor": [BAD_CURSOR]}) from None
         page = list(rows[: self.page_size + 1])
         self.has_next = len(page) > self.page_size
         page = page[: self.page_size]
-        self.next_cursor = encode_cursor(page[-1].updated_at, page[-1].pk) if page else cursor
+        self.next_cursor = (
+            encode_cursor([getattr(page[-1], f.lstrip("-")) for f in ordering])
+            if page
+            else request.query_params.get(self.cursor_query_param)
+        )
         return page
 
-    def validate_params(self, request: Request) -> tuple[int, tuple[datetime, int] | None]:
+    def validate_params(self, request: Request, view: Any = None) -> tuple[int, list[Any] | None]:
         """The page size and the decoded cursor, or a 400 naming the bad parameter."""
-        raw = request.query_params.get(self.page_size_query_param)
-        size = DEFAULT_PAGE_SIZE
-        if raw is not None:
-            if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-                raise ValidationError(
-                    {"page_size": [f"Use a whole number from 1 to {MAX_PAGE_SIZE}."]}
-                )
-            size = int(raw)
         cursor = request.query_params.get(self.cursor_query_param)
-        return size, decode_cursor(cursor) if cursor is not None else None
+        position = decode_cursor(cursor, len(self.ordering(view))) if cursor is not None else None
+        return page_size(request), position
 
     def get_paginated_response(self, data: Any) -> Response:
         url = self.request.build_absolute_uri()

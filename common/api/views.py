@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from common.api.csv import CSVRenderer, csv_response
 from common.api.errors import PayloadTooLarge
 from common.api.etag import etag_of
-from common.api.pagination import SyncCursorPagination
+from common.api.pagination import KeysetPagination
 from common.bulk import ItemResult
 
 MAX_BULK_ITEMS = 1000
@@ -24,18 +24,22 @@ Upsert = Callable[..., list[ItemResult]]
 
 
 class SyncListApi(generics.ListAPIView):
-    """A feed in sync order (updated_at, id) with keyset pages; ``?format=csv`` streams
-    every matching row instead of one page."""
+    """A list in keyset pages, by default in sync order (updated_at, id); ``?format=csv``
+    streams every matching row in the same order instead of one page."""
 
-    pagination_class = SyncCursorPagination
+    pagination_class = KeysetPagination
     renderer_classes = [JSONRenderer, CSVRenderer]
     csv_filename = "export"
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rows = self.filter_queryset(self.get_queryset())
         if request.accepted_renderer.format == "csv":
-            self.paginator.validate_params(request)  # type: ignore[union-attr]
-            return csv_response(rows, self.get_serializer_class(), self.csv_filename)  # type: ignore[return-value]
+            self.paginator.validate_params(request, self)  # type: ignore[union-attr]
+            return csv_response(  # type: ignore[return-value]
+                rows.order_by(*self.paginator.ordering(self)),  # type: ignore[union-attr]
+                self.get_serializer_class(),
+                self.csv_filename,
+            )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
