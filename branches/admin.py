@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from branches.access import branch_scope
 from branches.models import Branch, Region, User
+from branches.services import branch_save
 
 
 class BranchScopedListFilter(admin.SimpleListFilter):
@@ -49,6 +50,13 @@ class BranchAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Branch]:
         return branch_scope(request.user).filter(super().get_queryset(request), field="pk")
+
+    def save_model(self, request: HttpRequest, obj: Branch, form: Any, change: bool) -> None:
+        # Through the service, so a change of time zone re-dates the branch's rollups.
+        current = Branch.objects.get(pk=obj.pk) if change else None
+        fields = form.changed_data if change else list(form.cleaned_data)
+        data = {name: form.cleaned_data[name] for name in fields}
+        obj.pk = branch_save(actor=request.user, branch=current, data=data).pk
 
 
 @admin.register(User)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from branches.access import is_chain_admin
 from branches.models import Branch, Region
+from common.events import emit
 from common.validation import reject_unknown_fields
 
 REGION_FIELDS = frozenset({"code", "name"})
@@ -39,8 +40,13 @@ def branch_save(*, actor: Any, branch: Branch | None = None, data: dict[str, Any
     _require_admin(actor)
     reject_unknown_fields(data, BRANCH_FIELDS)
     branch = branch or Branch()
+    previous_zone = branch.timezone if branch.pk else None
     for field, value in data.items():
         setattr(branch, field, value)
     branch.full_clean()
-    branch.save()
+    with transaction.atomic():
+        branch.save()
+        if previous_zone is not None and previous_zone != branch.timezone:
+            # Its local days, and so every rollup, move with the zone.
+            emit([("branch.timezone_changed", branch)], actor=actor)
     return branch

@@ -7,6 +7,6 @@ class ConsistencyConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import domain_events
-        from consistency.services import interactions_mark_dirty
+        from consistency.services import data_mark_dirty
 
-        domain_events.connect(interactions_mark_dirty, dispatch_uid="consistency.mark_dirty")
+        domain_events.connect(data_mark_dirty, dispatch_uid="consistency.mark_dirty")

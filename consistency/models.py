@@ -22,6 +22,8 @@ class Metric(models.TextChoices):
 
 
 ALL_CHANNELS = "all"
+# A CSAT answer of this or less is "low" (not satisfied: the metric counts 4-5 as satisfied).
+LOW_CSAT = 3
 
 
 # A cell is one channel of the chain's own list, or all of them together.
@@ -68,7 +70,7 @@ class Target(models.Model):
         help_text="Response metric only: the longest wait that still meets the standard.",
     )
     cusum_h = models.FloatField(
-        default=4.0, help_text="CUSUM decision threshold (see docs/consistency.md)."
+        default=4.0, help_text="CUSUM decision threshold (see benchmarks/cusum_calibration.py)."
     )
 
     class Meta:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from branches.access import branch_scope
 from branches.models import Branch
@@ -17,6 +18,7 @@ from consistency import stats
 from consistency.models import (
     CHANNEL_SCOPES,
     COUNT_COLUMNS,
+    LOW_CSAT,
     METRIC_COLUMNS,
     ConsistencyIndex,
     Flag,
@@ -25,7 +27,7 @@ from consistency.models import (
     Rollup,
     Severity,
 )
-from consistency.rollups import next_month
+from consistency.rollups import month_start, next_month, week_start
 from consistency.services import StandardBook
 from interactions.models import Interaction, Moment
 
@@ -146,6 +148,22 @@ def metric_cells(
     return cells
 
 
+def latest_period(kind: str) -> date:
+    """The newest period of ``kind`` with rollups; the current one when there are none."""
+    newest = (
+        Rollup.objects.filter(kind=kind)
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
+    )
+    if newest is not None:
+        return newest
+    today = timezone.localdate()
+    if kind == PeriodKind.WEEK:
+        return week_start(today)
+    return month_start(today) if kind == PeriodKind.MONTH else today
+
+
 def metric_trend(
     *, branch: Branch, metric: str, channel: str, kind: str, until: date, periods: int = 12
 ) -> list[dict[str, Any]]:
@@ -196,7 +214,7 @@ def moment_breakdown(*, branch: Branch, kind: str, period_start: date) -> list[d
             contacts=Count("id"),
             complaints=Count("id", filter=Q(is_complaint=True)),
             csat_n=Count("id", filter=Q(csat__isnull=False)),
-            csat_low=Count("id", filter=Q(csat__lte=3)),
+            csat_low=Count("id", filter=Q(csat__lte=LOW_CSAT)),
         )
         .order_by()
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from branches.access import branch_scope
@@ -23,6 +23,7 @@ from consistency import stats
 from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
+    LOW_CSAT,
     METRIC_COLUMNS,
     ConsistencyIndex,
     DirtyDay,
@@ -77,9 +78,13 @@ def _local_day(moment: datetime, zone: str) -> date:
     return moment.astimezone(ZoneInfo(zone)).date()
 
 
-def interactions_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
+def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
     """Receiver of ``common.events.domain_events``: every created, changed or deleted
-    interaction makes its branch-day stale, and so does the day it was moved away from."""
+    interaction makes its branch-day stale, and so does the day it was moved away from;
+    a branch moved to another time zone makes all its days stale."""
+    for kind, branch in events:
+        if kind == "branch.timezone_changed":
+            _branch_history_mark_dirty(branch)
     changed = [
         i for kind, i in events if isinstance(i, Interaction) and kind.startswith("interaction.")
     ]
@@ -93,6 +98,19 @@ def interactions_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kw
             places.add(origin)
     zones = dict(Branch.objects.filter(pk__in={b for b, _ in places}).values_list("pk", "timezone"))
     days_mark_dirty((b, _local_day(t, zones[b])) for b, t in places if b in zones)
+
+
+def _branch_history_mark_dirty(branch: Branch) -> None:
+    """Every local day from the branch's first interaction to its last (a day's margin
+    each side, for days that were local under the old zone)."""
+    span = Interaction.objects.filter(branch=branch).aggregate(
+        first=Min("occurred_at"), last=Max("occurred_at")
+    )
+    if span["first"] is None:
+        return
+    first = _local_day(span["first"], branch.timezone) - timedelta(days=1)
+    last = _local_day(span["last"], branch.timezone) + timedelta(days=1)
+    days_mark_dirty((branch.pk, first + timedelta(days=d)) for d in range((last - first).days + 1))
 
 
 # --- recomputing ----------------------------------------------------------------------------
@@ -205,7 +223,6 @@ class _Verdict:
     limits: tuple[float | None, float | None, float | None, float | None] = (None,) * 4
     z: float | None = None
     cusum: float | None = None
-    week: date | None = None  # CUSUM: the week the chart signalled in
 
     @property
     def key(self) -> tuple[int, str, str, str]:
@@ -287,6 +304,9 @@ def flags_refresh(
     )
 
 
+CUSUM_CHUNK = 250  # branches charted together: memory stays bounded by branches x days
+
+
 def cusum_refresh(
     branch_ids: Sequence[int], result: RecomputeResult, book: StandardBook | None = None
 ) -> None:
@@ -295,78 +315,90 @@ def cusum_refresh(
     if not branch_ids:
         return
     book = book or StandardBook()
-    rows = (
-        Rollup.objects.filter(kind=PeriodKind.DAY, channel=ALL_CHANNELS, branch_id__in=branch_ids)
-        .order_by("branch_id", "period_start")
-        .values("branch_id", "period_start", *COUNT_COLUMNS)
-    )
-    verdicts: list[_Verdict] = []
-    current: int | None = None
-    days: list[dict[str, Any]] = []
-    for row in rows.iterator(chunk_size=5000):
-        if row["branch_id"] != current and days:
-            verdicts.extend(_cusum_branch(days, book))
-            days = []
-        current = row["branch_id"]
-        days.append(row)
-    if days:
-        verdicts.extend(_cusum_branch(days, book))
     by_week: dict[date, list[_Verdict]] = defaultdict(list)
-    for verdict in verdicts:
-        if verdict.week is not None:
-            by_week[verdict.week].append(verdict)
-    existing = Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids)
-    weeks = set(by_week) | set(existing.values_list("period_start", flat=True))
-    for week in sorted(weeks):
-        _flags_apply(
-            PeriodKind.WEEK, week, by_week.get(week, []), existing.filter(period_start=week), result
-        )
+    ordered = sorted(branch_ids)
+    for start in range(0, len(ordered), CUSUM_CHUNK):
+        chunk = ordered[start : start + CUSUM_CHUNK]
+        rows = Rollup.objects.filter(
+            kind=PeriodKind.DAY, channel=ALL_CHANNELS, branch_id__in=chunk
+        ).values_list("branch_id", "period_start", *COUNT_COLUMNS)
+        for week, verdicts in _cusum_charts(list(rows), book).items():
+            by_week[week].extend(verdicts)
+    existing: dict[date, list[Flag]] = defaultdict(list)
+    for flag in Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids):
+        existing[flag.period_start].append(flag)
+    for week in sorted(set(by_week) | set(existing)):
+        _flags_apply(PeriodKind.WEEK, week, by_week.get(week, []), existing.get(week, []), result)
 
 
-def _cusum_branch(days: list[dict[str, Any]], book: StandardBook) -> list[_Verdict]:
-    verdicts = []
+def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date, list[_Verdict]]:
+    """Chart every branch in ``rows`` (day rollups) at once, one metric at a time: a
+    matrix of days (from a Monday) x branches, empty days adding nothing to a chart.
+    Returns the signals by week, one per branch and metric (the week's last)."""
+    verdicts: dict[date, list[_Verdict]] = defaultdict(list)
+    if not rows:
+        return verdicts
+    branches = sorted({row[0] for row in rows})
+    column = {pk: i for i, pk in enumerate(branches)}
+    first = week_start(min(row[1] for row in rows))
+    days = (max(row[1] for row in rows) - first).days + 1
+    days += -days % 7  # whole weeks
+    where = (
+        np.array([(row[1] - first).days for row in rows]),
+        np.array([column[row[0]] for row in rows]),
+    )
+    counts: dict[str, np.ndarray] = {}
+    for offset, name in enumerate(COUNT_COLUMNS, start=2):
+        counts[name] = np.zeros((days, len(branches)))
+        counts[name][where] = [row[offset] for row in rows]
+    standards = [book.on(first + timedelta(days=d)) for d in range(days)]
     for metric in CUSUM_METRICS:
         x_col, n_col = METRIC_COLUMNS[metric]
-        value = 0.0
-        signals: dict[date, float] = {}
-        for day in days:
-            target = book.on(day["period_start"]).get((metric, ALL_CHANNELS))
-            n = day[n_col]
-            if target is None or n == 0 or not 0 < target.target < 1:
-                continue
-            lower_is_better = target.direction == stats.Direction.AT_MOST
-            failures = day[x_col] if lower_is_better else n - day[x_col]
-            p0 = target.target if lower_is_better else 1 - target.target
-            chart = stats.bernoulli_cusum([(failures, n)], p0=p0, h=target.cusum_h, start=value)
-            if chart.signals:
-                signals[week_start(day["period_start"])] = chart.path[-1]
-                value = 0.0
-            else:
-                value = chart.last
-        for week, level in signals.items():
-            week_days = [d for d in days if week_start(d["period_start"]) == week]
-            x = sum(d[x_col] for d in week_days)
-            n = sum(d[n_col] for d in week_days)
-            target = book.on(week).get((metric, ALL_CHANNELS))
-            verdict = _Verdict(
-                branch_id=days[0]["branch_id"],
-                metric=metric,
-                channel=ALL_CHANNELS,
-                test=TestKind.CUSUM,
-                severity=Severity.SIGNAL,
-                x=x,
-                n=n,
-                value=x / n if n else 0.0,
-                centre=target.target if target else 0.0,
-                cusum=level,
-                week=week,
+        x, n = counts[x_col], counts[n_col]
+        targets = [standard.get((metric, ALL_CHANNELS)) for standard in standards]
+        charted = np.array([t is not None and 0 < t.target < 1 for t in targets])
+        at_most = np.array(
+            [t is not None and t.direction == stats.Direction.AT_MOST for t in targets]
+        )
+        value = np.array([t.target if t is not None else 0.5 for t in targets])
+        p0 = np.where(charted, np.where(at_most, value, 1 - value), 0.5)
+        weights = {p: stats.cusum_weights(p) for p in set(p0.tolist())}
+        fail = np.array([weights[p][0] for p in p0.tolist()])
+        success = np.array([weights[p][1] for p in p0.tolist()])
+        failures = np.where(at_most[:, None], x, n - x)
+        increments = np.where(
+            charted[:, None], failures * fail[:, None] + (n - failures) * success[:, None], 0.0
+        )
+        h = np.array([t.cusum_h if t is not None else np.inf for t in targets])
+        path, signals = stats.cusum_run(increments, h[:, None])
+        weekly_x = x.reshape(-1, 7, len(branches)).sum(axis=1)
+        weekly_n = n.reshape(-1, 7, len(branches)).sum(axis=1)
+        for day, branch in zip(*np.nonzero(signals), strict=True):
+            week = first + timedelta(days=int(day) - int(day) % 7)
+            later = signals[day + 1 : (day // 7 + 1) * 7, branch]
+            if later.any():
+                continue  # the week's last signal speaks for it
+            xs, ns = int(weekly_x[day // 7, branch]), int(weekly_n[day // 7, branch])
+            target = standards[(day // 7) * 7].get((metric, ALL_CHANNELS))
+            verdicts[week].append(
+                _Verdict(
+                    branch_id=branches[branch],
+                    metric=metric,
+                    channel=ALL_CHANNELS,
+                    test=TestKind.CUSUM,
+                    severity=Severity.SIGNAL,
+                    x=xs,
+                    n=ns,
+                    value=xs / ns if ns else 0.0,
+                    centre=target.target if target else 0.0,
+                    cusum=float(path[day, branch]),
+                )
             )
-            verdicts.append(verdict)
     return verdicts
 
 
 def _critical_moments(kind: str, period_start: date, branch_ids: set[int]) -> dict[int, int]:
-    """Complaints or CSAT of 1-2 at critical moments of truth, per branch, in the period
+    """Complaints or low CSAT at critical moments of truth, per branch, in the period
     (UTC bounds: a tie-breaker in the queue, not a statistic)."""
     if not branch_ids:
         return {}
@@ -381,7 +413,7 @@ def _critical_moments(kind: str, period_start: date, branch_ids: set[int]) -> di
             occurred_at__lt=end_at,
             moment__is_critical=True,
         )
-        .filter(Q(is_complaint=True) | Q(csat__lte=2))
+        .filter(Q(is_complaint=True) | Q(csat__lte=LOW_CSAT))
         .values("branch_id")
         .annotate(count=Count("id"))
         .order_by()

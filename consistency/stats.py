@@ -407,6 +407,26 @@ class CusumResult:
         return self.path[-1] if self.path else 0.0
 
 
+def cusum_run(
+    increments: FloatArray, h: float | FloatArray, start: FloatArray | None = None
+) -> tuple[FloatArray, BoolArray]:
+    """Many CUSUM charts side by side: ``increments`` has one row per step and one column
+    per chart; ``S = max(0, S + W)``, a signal where ``S ≥ h`` (``h`` per step and chart,
+    broadcast), after which the chart restarts from 0. Returns each chart's value after
+    each step (the value that signalled, before the restart) and where it signalled."""
+    steps = np.asarray(increments, dtype=float)
+    limit = np.broadcast_to(np.asarray(h, dtype=float), steps.shape)
+    value = np.zeros(steps.shape[1]) if start is None else np.array(start, dtype=float)
+    path = np.empty_like(steps)
+    signals = np.zeros(steps.shape, dtype=bool)
+    for step in range(steps.shape[0]):
+        value = np.maximum(0.0, value + steps[step])
+        path[step] = value
+        signals[step] = crossed = value >= limit[step]
+        value[crossed] = 0.0
+    return path, signals
+
+
 def bernoulli_cusum(
     groups: Iterable[tuple[int, int]],
     p0: float,
@@ -422,15 +442,7 @@ def bernoulli_cusum(
     only cross ``h`` at the end of a day.
     """
     fail, success = cusum_weights(p0, odds_ratio)
-    value = start
-    path: list[float] = []
-    signals: list[int] = []
-    for step, (failures, contacts) in enumerate(groups):
-        value = max(0.0, value + failures * fail + (contacts - failures) * success)
-        if value >= h:
-            signals.append(step)
-            path.append(value)
-            value = 0.0
-        else:
-            path.append(value)
-    return CusumResult(path, signals)
+    counts = np.array(list(groups), dtype=float).reshape(-1, 2)
+    increments = counts[:, 0] * fail + (counts[:, 1] - counts[:, 0]) * success
+    path, signals = cusum_run(increments[:, None], h, np.array([start]))
+    return CusumResult(path[:, 0].tolist(), np.flatnonzero(signals[:, 0]).tolist())

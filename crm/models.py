@@ -29,6 +29,8 @@ class Event(models.TextChoices):
     INTERACTION_CREATED = "interaction.created"
     INTERACTION_UPDATED = "interaction.updated"
     INTERACTION_DELETED = "interaction.deleted"
+    FLAG_OPENED = "flag.opened"
+    FLAG_UPDATED = "flag.updated"
 
 
 class Integration(models.Model):

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("branches.api")),
     path("", include("customers.api")),
     path("", include("interactions.api")),
+    path("", include("consistency.api")),
     path("", include("crm.api")),
 ]
 

@@ -22,6 +22,7 @@ from django.db.models import Model
 from django.utils import timezone
 from rest_framework.serializers import BaseSerializer
 
+from consistency.api import FlagSerializer
 from crm.models import (
     DeliveryStatus,
     Scope,
@@ -39,6 +40,7 @@ TIMEOUT_SECONDS = 10
 PAYLOADS: dict[str, tuple[type[BaseSerializer], str]] = {
     "customer": (CustomerSerializer, Scope.CUSTOMERS_READ),
     "interaction": (InteractionSerializer, Scope.INTERACTIONS_READ),
+    "flag": (FlagSerializer, Scope.ANALYTICS_READ),
 }
 
 

@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
                 ('direction', models.CharField(choices=[(consistency.stats.Direction['AT_LEAST'], 'at least'), (consistency.stats.Direction['AT_MOST'], 'at most')], max_length=8)),
                 ('min_n', models.PositiveIntegerField(default=20, help_text="Below this many contacts a cell reads 'insufficient data'.")),
                 ('threshold_seconds', models.PositiveIntegerField(blank=True, help_text='Response metric only: the longest wait that still meets the standard.', null=True)),
-                ('cusum_h', models.FloatField(default=4.0, help_text='CUSUM decision threshold (see docs/consistency.md).')),
+                ('cusum_h', models.FloatField(default=4.0, help_text='CUSUM decision threshold (see benchmarks/cusum_calibration.py).')),
                 ('standard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='consistency.standard')),
             ],
             options={

@@ -143,7 +143,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "customers.models.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "customers.models.Channel",
+        "ChannelScopeEnum": "consistency.models.CHANNEL_SCOPES",
+        "FlagStatusEnum": "consistency.models.FlagStatus",
+        "CellStatusEnum": "consistency.api.CELL_STATUSES",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from branches.models import Branch, Role
+from consistency import stats
 from consistency.models import DirtyDay, Flag, FlagStatus, PeriodKind, Rollup, TestKind
 from consistency.services import consistency_recompute, dirty_days_recompute
 from consistency.stats import Status
@@ -247,3 +249,61 @@ def test_insufficient_data_is_never_green() -> None:
     assert cells
     assert {c.standard.status for c in cells if c.standard} == {Status.INSUFFICIENT}
     assert not Flag.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_branch_moved_to_another_time_zone_has_its_history_re_dated() -> None:
+    branch = BranchFactory.create(timezone="UTC")
+    sunday_late = datetime(2026, 3, 8, 22, 30, tzinfo=UTC)  # Monday 00:30 in Moscow
+    InteractionFactory.create_batch(3, branch=branch, occurred_at=sunday_late)
+    InteractionFactory.create(branch=branch, occurred_at=at(WEEK))
+    consistency_recompute()
+    DirtyDay.objects.all().delete()
+    assert rollup(branch, PeriodKind.WEEK, WEEK).contacts == 4
+
+    admin = UserFactory.create(role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    form = {"region": branch.region_id, "code": branch.code, "name": branch.name}
+    moved = client.post(
+        f"/admin/branches/branch/{branch.pk}/change/",
+        {**form, "timezone": "Europe/Moscow", "is_active": "on"},
+    )
+    assert moved.status_code == 302
+    assert DirtyDay.objects.filter(branch=branch).count() >= 7
+    dirty_days_recompute()
+    assert rollup(branch, PeriodKind.WEEK, WEEK).contacts == 1
+    assert rollup(branch, PeriodKind.WEEK, WEEK + timedelta(days=7)).contacts == 3
+    after_move = snapshot()
+    consistency_recompute()
+    assert snapshot() == after_move  # the same as rebuilding from scratch
+
+
+@pytest.mark.django_db
+def test_the_cusum_flags_each_week_it_signals_in_with_the_weeks_last_value() -> None:
+    branch = BranchFactory.create(timezone="UTC")
+    fail, success = stats.cusum_weights(0.02)  # complaints: the standard allows 2 %
+    # (day offset from WEEK, complaints of 10 calls): 6 complaints alone cross h = 3.4.
+    for offset, complaints in [(0, 6), (8, 3), (9, 3), (10, 6)]:
+        for k in range(10):
+            InteractionFactory.create(
+                branch=branch,
+                occurred_at=at(WEEK + timedelta(days=offset), 9, k),
+                is_complaint=k < complaints,
+                outcome="resolved",
+                wait_seconds=5,
+            )
+    consistency_recompute()
+    flags = Flag.objects.filter(branch=branch, test=TestKind.CUSUM).order_by("period_start")
+    charted = [(f.metric, f.period_start, f.x, f.n) for f in flags]
+    assert charted == [
+        ("complaint_rate", WEEK, 6, 10),
+        ("complaint_rate", WEEK + timedelta(days=7), 12, 30),
+    ]
+    six = 6 * fail + 4 * success
+    assert flags[0].cusum == pytest.approx(six)
+    # Week two signals twice (3 + 3 complaints, then 6): the last value stands.
+    assert flags[1].cusum == pytest.approx(six)
+    first_of_week_two = 2 * (3 * fail + 7 * success)
+    assert first_of_week_two >= 3.4
+    assert abs(first_of_week_two - six) > 0.1
