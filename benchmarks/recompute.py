@@ -11,7 +11,9 @@ Usage, on a PostgreSQL database already seeded at the size to measure, e.g.
 Prints, in one run: the time of the bare SQL aggregate the rollups are built from (the
 same GROUP BY, nothing written), a full recompute (rollups, flags, CUSUM charts, index),
 the incremental recompute of one dirty branch-week, and the process's peak memory after
-each step. Its rollups and flags replace the database's own.
+each step. The full recompute runs twice: a first build into empty tables (every row
+written) and a rebuild over its own result (what a scheduled or post-change recompute
+does: only what differs is written). Its rollups and flags replace the database's own.
 """
 
 from __future__ import annotations
@@ -46,7 +48,14 @@ def main() -> int:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # no digest spam
 
     from branches.models import Branch
-    from consistency.models import COUNT_COLUMNS, DirtyDay, Flag, Rollup
+    from consistency.models import (
+        COUNT_COLUMNS,
+        ConsistencyIndex,
+        DirtyDay,
+        Flag,
+        FlagEvent,
+        Rollup,
+    )
     from consistency.rollups import STAGE_WORK_MEM, DayRange, _day_counts, week_start
     from consistency.services import consistency_recompute, dirty_days_recompute
     from interactions.models import Interaction
@@ -74,19 +83,31 @@ def main() -> int:
     bare = time.perf_counter() - began
     print(f"bare aggregate (branch x local day x channel): {bare:6.1f} s, {groups:,} groups")
 
-    def progress(label: str, done: int, total: int) -> None:
-        print(f"\r  {label}: {done}/{total}", end="", file=sys.stderr, flush=True)
-        if done >= total:
-            print(file=sys.stderr)
+    def full_recompute(title: str) -> float:
+        phases: dict[str, float] = {}
+        began = time.perf_counter()
 
-    began = time.perf_counter()
-    result = consistency_recompute(progress=progress)
-    full = time.perf_counter() - began
-    print(
-        f"full recompute:  {full:6.1f} s  ({full / bare:.2f}x the bare aggregate; "
-        f"{Rollup.objects.count():,} rollups, {Flag.objects.count():,} flags, "
-        f"{result.periods} weeks); peak {peak_mib():.0f} MiB"
-    )
+        def progress(label: str, done: int, total: int) -> None:
+            print(f"\r  {label}: {done}/{total}", end="", file=sys.stderr, flush=True)
+            if done >= total:
+                print(file=sys.stderr)
+                phases[label] = time.perf_counter() - began - sum(phases.values())
+
+        result = consistency_recompute(progress=progress)
+        seconds = time.perf_counter() - began
+        print(
+            f"{title}: {seconds:6.1f} s  ({seconds / bare:.2f}x the bare aggregate; "
+            f"{Rollup.objects.count():,} rollups, {Flag.objects.count():,} flags, "
+            f"{result.periods} weeks); peak {peak_mib():.0f} MiB"
+        )
+        print("  " + ", ".join(f"{label} {took:.1f} s" for label, took in phases.items()))
+        return seconds
+
+    with transaction.atomic():  # start from nothing: the first build writes every row
+        for model in (FlagEvent, Flag, Rollup, ConsistencyIndex, DirtyDay):
+            model.objects.all()._raw_delete(model.objects.db)
+    first = full_recompute("full recompute, first build")
+    full = full_recompute("full recompute, over its own rollups")
 
     latest = Interaction.objects.latest("occurred_at")
     day = latest.occurred_at.date() - timedelta(days=7)
@@ -100,7 +121,8 @@ def main() -> int:
         f"peak {peak_mib():.0f} MiB"
     )
     print(
-        f"goals: full <= 2x bare -> {'met' if full <= 2 * bare else 'NOT met'}; "
+        f"goals: full <= 2x bare -> {'met' if full <= 2 * bare else 'NOT met'} "
+        f"(first build: {'met' if first <= 2 * bare else 'NOT met'}); "
         f"incremental <= 1 s -> {'met' if incremental <= 1 else 'NOT met'}"
     )
     return 0

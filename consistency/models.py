@@ -117,6 +117,9 @@ class Rollup(models.Model):
     nps_n = models.PositiveIntegerField(default=0)
     promoters = models.PositiveIntegerField(default=0)
     detractors = models.PositiveIntegerField(default=0)
+    critical_failures = models.PositiveIntegerField(
+        default=0, help_text="Complaints or low CSAT at critical moments of truth."
+    )
 
     class Meta:
         constraints = [
@@ -159,6 +162,7 @@ COUNT_COLUMNS = [
     "nps_n",
     "promoters",
     "detractors",
+    "critical_failures",
 ]
 
 

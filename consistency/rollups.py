@@ -26,7 +26,14 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
-from consistency.models import ALL_CHANNELS, COUNT_COLUMNS, PeriodKind, Rollup, Target
+from consistency.models import (
+    ALL_CHANNELS,
+    COUNT_COLUMNS,
+    LOW_CSAT,
+    PeriodKind,
+    Rollup,
+    Target,
+)
 from interactions.models import Interaction
 
 
@@ -107,84 +114,127 @@ def _day_counts(span: DayRange) -> QuerySet[Any]:
             nps_n=Count("id", filter=Q(nps__isnull=False)),
             promoters=Count("id", filter=Q(nps__gte=9)),
             detractors=Count("id", filter=Q(nps__lte=6)),
+            critical_failures=Count(
+                "id",
+                filter=Q(moment__is_critical=True) & (Q(is_complaint=True) | Q(csat__lte=LOW_CSAT)),
+            ),
         )
         .order_by()
     )
 
 
 STAGE = "consistency_rollup_stage"
+FRESH = "consistency_rollup_fresh"
 STAGE_WORK_MEM = "64MB"
+# The staged column holding each period kind's start.
+PERIOD_COLUMN = {PeriodKind.DAY: "local_day", PeriodKind.WEEK: "week", PeriodKind.MONTH: "month"}
 
 
 def _stage(span: DayRange) -> None:
     """Count the span's interactions per branch, local day and channel into a temporary
-    table: one pass over interactions (parallel on PostgreSQL), read by every insert below."""
+    table, with each day's week and month: one pass over interactions (parallel on
+    PostgreSQL), read by every write below."""
     sql, params = _day_counts(span).query.sql_with_params()
+    # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
+    counts = ", ".join(f"CAST({c} AS integer) AS {c}" for c in COUNT_COLUMNS)
+    periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Enough memory to hash-aggregate a chain's year of branch-days without
             # spilling to disk (set for this transaction only).
             cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {STAGE} AS SELECT branch_id, channel, local_day, "  # noqa: S608
+            f"{periods}, {counts} FROM ({sql}) counted",
+            params,
+        )
 
 
 def _period_sql(kind: str) -> str:
-    """The SQL for a staged local day's period start, on this database."""
-    postgres = connection.vendor == "postgresql"
-    if kind == PeriodKind.DAY:
-        return "local_day"
+    """The SQL for a local day's week or month start, on this database."""
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('{kind}', local_day) AS date)"
     if kind == PeriodKind.WEEK:
-        if postgres:
-            return "CAST(date_trunc('week', local_day) AS date)"
         return (
             "date(local_day, '-' || ((CAST(strftime('%%w', local_day) AS integer) + 6) %% 7)"
             " || ' days')"
         )
-    if postgres:
-        return "CAST(date_trunc('month', local_day) AS date)"
     return "date(local_day, 'start of month')"
 
 
-def _insert_from_stage(kind: str, first: date | None, last: date | None) -> None:
-    """Sum the staged counts into ``kind`` rollups, per channel and for all channels, for
-    the periods starting in [first, last)."""
+def _write_from_stage(
+    kind: str, branch_ids: tuple[int, ...], first: date | None, last: date | None
+) -> None:
+    """Make the ``kind`` rollups of ``branch_ids`` for the periods starting in [first, last)
+    equal to the staged counts summed per period, per channel and for all channels.
+
+    Only what differs is written: rows whose counts changed or that no longer exist are
+    deleted, missing rows inserted, unchanged rows left alone. A rebuild over unchanged
+    data writes (almost) nothing; the result is the same as deleting and inserting all."""
     quote = connection.ops.quote_name
-    period = _period_sql(kind)
-    columns = ", ".join(
-        quote(c) for c in ["kind", "branch_id", "period_start", "channel", *COUNT_COLUMNS]
-    )
-    sums = ", ".join(f"SUM({quote(c)})" for c in COUNT_COLUMNS)
-    where, bounds = [], []
+    table = quote(Rollup._meta.db_table)
+    counts = [quote(c) for c in COUNT_COLUMNS]
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in counts)
+    period = PERIOD_COLUMN[kind]
+    within, bounds = _bounds(period, first, last)
+    mine, mine_params = _bounds("r.period_start", first, last)
+    ids = ", ".join(["%s"] * len(branch_ids))
+    scope = f"r.kind = %s AND r.branch_id IN ({ids}) AND {mine}"
+    scope_params = [kind, *branch_ids, *mine_params]
+    same_cell = "f.branch_id = r.branch_id AND f.period = r.period_start AND f.channel = r.channel"
+    same_counts = " AND ".join(f"f.{c} = r.{c}" for c in counts)
+    columns = ", ".join(quote(c) for c in ["kind", "branch_id", "period_start", "channel"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FRESH}")
+        if kind == PeriodKind.DAY:
+            # Days are kept for all channels only (the CUSUM's input); a day per channel
+            # is too small a sample to judge, and would triple what a recompute writes.
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {FRESH} AS SELECT branch_id, {period} AS period, "  # noqa: S608
+                f"%s AS channel, {sums} FROM {STAGE} WHERE {within} GROUP BY branch_id, {period}",
+                [ALL_CHANNELS, *bounds],
+            )
+        else:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {FRESH} AS SELECT branch_id, {period} AS period, "  # noqa: S608
+                f"channel, {sums} FROM {STAGE} WHERE {within} "
+                f"GROUP BY branch_id, {period}, channel",
+                bounds,
+            )
+            cursor.execute(
+                f"INSERT INTO {FRESH} SELECT branch_id, period, %s, {sums} FROM {FRESH} "  # noqa: S608
+                "GROUP BY branch_id, period",
+                [ALL_CHANNELS],
+            )
+        cursor.execute(f"SELECT 1 FROM {table} r WHERE {scope} LIMIT 1", scope_params)  # noqa: S608
+        if cursor.fetchone() is None:  # a first build: nothing to compare with
+            unwritten = ""
+        else:
+            cursor.execute(
+                f"DELETE FROM {table} AS r WHERE {scope} AND NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {FRESH} f WHERE {same_cell} AND {same_counts})",
+                scope_params,
+            )
+            unwritten = f"WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE {scope} AND {same_cell})"  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, {', '.join(counts)}) "  # noqa: S608
+            f"SELECT %s, f.branch_id, f.period, f.channel, {', '.join(f'f.{c}' for c in counts)} "
+            f"FROM {FRESH} f {unwritten}",
+            [kind, *(scope_params if unwritten else [])],
+        )
+        cursor.execute(f"DROP TABLE {FRESH}")
+
+
+def _bounds(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
+    """SQL for ``first <= column < last`` (either end open) and its parameters."""
+    postgres = connection.vendor == "postgresql"
+    clauses, params = ["1 = 1"], []
     for operator, bound in ((">=", first), ("<", last)):
         if bound is not None:
-            where.append(f"period {operator} %s")
-            bounds.append(bound if connection.vendor == "postgresql" else bound.isoformat())
-    condition = f"WHERE {' AND '.join(where)}" if where else ""
-    staged = f"(SELECT {period} AS period, s.* FROM {STAGE} s) staged"  # noqa: S608
-    with connection.cursor() as cursor:
-        # Days are kept for all channels only (the CUSUM's input); a day per channel is
-        # too small a sample to judge, and would triple what a recompute writes.
-        groupings = (
-            (("%s", ""),) if kind == PeriodKind.DAY else (("channel", ", channel"), ("%s", ""))
-        )
-        for channel, grouping in groupings:
-            fixed = [kind] if grouping else [kind, ALL_CHANNELS]
-            cursor.execute(
-                f"INSERT INTO {quote(Rollup._meta.db_table)} ({columns}) "  # noqa: S608
-                f"SELECT %s, branch_id, period, {channel}, {sums} FROM {staged} {condition} "
-                f"GROUP BY branch_id, period{grouping}",
-                [*fixed, *bounds],
-            )
-
-
-def _delete(kind: str, branch_ids: tuple[int, ...], first: date | None, last: date | None) -> None:
-    rows = Rollup.objects.filter(kind=kind, branch_id__in=branch_ids)
-    if first is not None:
-        rows = rows.filter(period_start__gte=first)
-    if last is not None:
-        rows = rows.filter(period_start__lt=last)
-    rows._raw_delete(rows.db)  # no signals or cascades to honour: skip Django's collector
+            clauses.append(f"{column} {operator} %s")
+            params.append(bound if postgres else bound.isoformat())
+    return " AND ".join(clauses), params
 
 
 def rollups_rebuild(span: DayRange) -> None:
@@ -204,7 +254,6 @@ def rollups_rebuild(span: DayRange) -> None:
             (PeriodKind.WEEK, weeks_from, weeks_to),
             (PeriodKind.MONTH, months_from, months_to),
         ):
-            _delete(kind, ids, start, end)
-            _insert_from_stage(kind, start, end)
+            _write_from_stage(kind, ids, start, end)
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {STAGE}")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from branches.access import branch_scope
@@ -23,7 +23,6 @@ from consistency import stats
 from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
-    LOW_CSAT,
     METRIC_COLUMNS,
     ConsistencyIndex,
     DirtyDay,
@@ -398,27 +397,13 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
 
 
 def _critical_moments(kind: str, period_start: date, branch_ids: set[int]) -> dict[int, int]:
-    """Complaints or low CSAT at critical moments of truth, per branch, in the period
-    (UTC bounds: a tie-breaker in the queue, not a statistic)."""
+    """Complaints or low CSAT at critical moments of truth, per branch, in the period."""
     if not branch_ids:
         return {}
-    end = period_start + timedelta(days=7 if kind == PeriodKind.WEEK else 1)
-    start_at = datetime.combine(period_start, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
-    end_at = datetime.combine(end, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
-    rows = (
-        Interaction.objects.filter(
-            branch_id__in=branch_ids,
-            deleted_at__isnull=True,
-            occurred_at__gte=start_at,
-            occurred_at__lt=end_at,
-            moment__is_critical=True,
-        )
-        .filter(Q(is_complaint=True) | Q(csat__lte=LOW_CSAT))
-        .values("branch_id")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    return {r["branch_id"]: r["count"] for r in rows}
+    rows = Rollup.objects.filter(
+        kind=kind, period_start=period_start, channel=ALL_CHANNELS, branch_id__in=branch_ids
+    ).values_list("branch_id", "critical_failures")
+    return dict(rows)
 
 
 def _flags_apply(

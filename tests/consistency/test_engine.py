@@ -19,7 +19,13 @@ from consistency.services import consistency_recompute, dirty_days_recompute
 from consistency.stats import Status
 from interactions.models import Interaction
 from interactions.services import interaction_delete, interaction_log, interaction_update
-from tests.factories import BranchFactory, InteractionFactory, RegionFactory, UserFactory
+from tests.factories import (
+    BranchFactory,
+    InteractionFactory,
+    MomentFactory,
+    RegionFactory,
+    UserFactory,
+)
 
 WEEK = date(2026, 3, 2)  # a Monday
 
@@ -307,3 +313,27 @@ def test_the_cusum_flags_each_week_it_signals_in_with_the_weeks_last_value() -> 
     first_of_week_two = 2 * (3 * fail + 7 * success)
     assert first_of_week_two >= 3.4
     assert abs(first_of_week_two - six) > 0.1
+
+
+@pytest.mark.django_db
+def test_a_flag_counts_the_failures_at_critical_moments_of_truth() -> None:
+    branches = diverging_chain()
+    critical = MomentFactory.create(is_critical=True)
+    ordinary = MomentFactory.create(cycle=critical.cycle, is_critical=False)
+    tuesday = at(WEEK + timedelta(days=1))
+    for moment, complaint, csat in [
+        (critical, True, None),  # counts
+        (critical, False, 3),  # low CSAT: counts
+        (critical, False, 4),  # satisfied
+        (ordinary, True, 1),  # not a critical moment
+    ]:
+        InteractionFactory.create(
+            branch=branches[0],
+            occurred_at=tuesday,
+            moment=moment,
+            is_complaint=complaint,
+            csat=csat,
+        )
+    consistency_recompute()
+    assert rollup(branches[0], PeriodKind.WEEK, WEEK).critical_failures == 2
+    assert {f.critical_moments for f in complaint_flags(branches[0])} == {2}
