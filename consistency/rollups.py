@@ -127,7 +127,11 @@ STAGE = "consistency_rollup_stage"
 FRESH = "consistency_rollup_fresh"
 STAGE_WORK_MEM = "64MB"
 # The staged column holding each period kind's start.
-PERIOD_COLUMN = {PeriodKind.DAY: "local_day", PeriodKind.WEEK: "week", PeriodKind.MONTH: "month"}
+PERIOD_COLUMN: dict[str, str] = {
+    PeriodKind.DAY: "local_day",
+    PeriodKind.WEEK: "week",
+    PeriodKind.MONTH: "month",
+}
 
 
 def _stage(span: DayRange) -> None:

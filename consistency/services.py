@@ -191,12 +191,16 @@ def dirty_days_recompute() -> RecomputeResult:
     return result
 
 
+FLAG_WEEKS_CHUNK = 8  # weeks judged together: memory stays bounded by branches x weeks
+
+
 def _refresh_periods(
     weeks: Sequence[date], result: RecomputeResult, progress: Progress, book: StandardBook
 ) -> None:
-    for done, week in enumerate(weeks, start=1):
-        flags_refresh(PeriodKind.WEEK, week, book, result)
-        progress("flags", done, len(weeks))
+    for start in range(0, len(weeks), FLAG_WEEKS_CHUNK):
+        chunk = weeks[start : start + FLAG_WEEKS_CHUNK]
+        flags_refresh(PeriodKind.WEEK, chunk, book, result)
+        progress("flags", start + len(chunk), len(weeks))
     result.periods += len(weeks)
 
 
@@ -233,58 +237,80 @@ def _number(value: Any) -> float | None:
 
 
 def flags_refresh(
-    kind: str, period_start: date, book: StandardBook, result: RecomputeResult
+    kind: str, periods: Sequence[date], book: StandardBook, result: RecomputeResult
 ) -> None:
-    """Judge every branch's cells of one period against the standard and against the
-    chain's other branches, and bring that period's flags (and index) up to date."""
+    """Judge every branch's cells of ``periods`` against the standard and against the
+    chain's other branches in the same period, and bring those periods' flags (and index)
+    up to date. Every cell of a (metric, channel) is judged in one array operation."""
+    periods = sorted(periods)
+    if not periods:
+        return
     rows = list(
-        Rollup.objects.filter(kind=kind, period_start=period_start).values(
-            "branch_id", "channel", *COUNT_COLUMNS
+        Rollup.objects.filter(kind=kind, period_start__in=periods).values_list(
+            "period_start", "branch_id", "channel", *COUNT_COLUMNS
         )
     )
-    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_channel[row["channel"]].append(row)
-    verdicts: list[_Verdict] = []
-    inside = cells = 0
-    for (metric, channel), target in book.on(period_start).items():
-        cell_rows = by_channel.get(channel, [])
-        if not cell_rows:
-            continue
-        x_col, n_col = METRIC_COLUMNS[metric]
-        x = np.array([r[x_col] for r in cell_rows])
-        n = np.array([r[n_col] for r in cell_rows])
-        minus = np.array([r["detractors"] for r in cell_rows]) if metric == Metric.NPS else None
-        direction = stats.Direction(target.direction)
-        judged = [
-            (
-                TestKind.STANDARD,
-                target.target,
-                stats.judge_many(x, n, target.target, direction, target.min_n, 0.0, minus),
-            )
-        ]
-        peers = stats.peer_model_many(x, n, target.min_n, minus)
-        if peers is not None:
-            peer = stats.judge_many(x, n, peers.pooled, direction, target.min_n, peers.tau2, minus)
-            judged.append((TestKind.PEERS, peers.pooled, peer))
-            if channel == ALL_CHANNELS:
-                enough = n >= target.min_n
-                inside += int((peer.inside95() & enough).sum())
-                cells += int(enough.sum())
-        for test, centre, j in judged:
-            for i, status in enumerate(j.status):
-                if status in FLAGGED:
-                    verdicts.append(
+    index = {period: i for i, period in enumerate(periods)}
+    period = np.array([index[row[0]] for row in rows], dtype=np.int64)
+    branch = np.array([row[1] for row in rows], dtype=np.int64)
+    channel = np.array([row[2] for row in rows])
+    counts = {
+        name: np.array([row[i] for row in rows], dtype=np.int64)
+        for i, name in enumerate(COUNT_COLUMNS, start=3)
+    }
+    verdicts: dict[int, list[_Verdict]] = defaultdict(list)
+    inside = np.zeros(len(periods), dtype=np.int64)
+    cells = np.zeros(len(periods), dtype=np.int64)
+    for targets, in_force in _periods_by_standard(periods, book):
+        for (metric, scope), target in targets.items():
+            rows_of = np.flatnonzero(np.isin(period, in_force) & (channel == scope))
+            if not len(rows_of):
+                continue
+            x_col, n_col = METRIC_COLUMNS[metric]
+            x, n, p = counts[x_col][rows_of], counts[n_col][rows_of], period[rows_of]
+            minus = counts["detractors"][rows_of] if metric == Metric.NPS else None
+            direction = stats.Direction(target.direction)
+            centre = np.full(len(rows_of), target.target)
+            judged = [
+                (
+                    TestKind.STANDARD,
+                    np.arange(len(rows_of)),
+                    centre,
+                    stats.judge_many(x, n, centre, direction, target.min_n, 0.0, minus),
+                )
+            ]
+            pooled, tau2 = _peers_by_period(x, n, p, target.min_n, minus)
+            has = np.flatnonzero(~np.isnan(pooled))
+            if len(has):
+                peer = stats.judge_many(
+                    x[has],
+                    n[has],
+                    pooled[has],
+                    direction,
+                    target.min_n,
+                    tau2[has],
+                    None if minus is None else minus[has],
+                )
+                judged.append((TestKind.PEERS, has, pooled[has], peer))
+                if scope == ALL_CHANNELS:
+                    enough = n[has] >= target.min_n
+                    np.add.at(inside, p[has], peer.inside95() & enough)
+                    np.add.at(cells, p[has], enough)
+            for test, at, centres, j in judged:
+                codes = j.codes
+                for i in j.flagged().tolist():
+                    row = at[i]
+                    verdicts[int(p[row])].append(
                         _Verdict(
-                            branch_id=cell_rows[i]["branch_id"],
+                            branch_id=int(branch[rows_of[row]]),
                             metric=metric,
-                            channel=channel,
+                            channel=scope,
                             test=test,
-                            severity=FLAGGED[status],
-                            x=int(x[i]),
-                            n=int(n[i]),
+                            severity=FLAGGED[stats.STATUS_CODES[codes[i]]],
+                            x=int(x[row]),
+                            n=int(n[row]),
                             value=float(j.value[i]),
-                            centre=float(centre),
+                            centre=float(centres[i]),
                             limits=(
                                 _number(j.lower95[i]),
                                 _number(j.upper95[i]),
@@ -294,16 +320,55 @@ def flags_refresh(
                             z=_number(j.z[i]),
                         )
                     )
-    existing = Flag.objects.filter(
-        kind=kind, period_start=period_start, test__in=[TestKind.STANDARD, TestKind.PEERS]
-    )
-    _flags_apply(kind, period_start, verdicts, existing, result)
-    ConsistencyIndex.objects.update_or_create(
-        kind=kind, period_start=period_start, defaults={"inside": inside, "cells": cells}
+    existing: dict[date, list[Flag]] = defaultdict(list)
+    for flag in Flag.objects.filter(
+        kind=kind, period_start__in=periods, test__in=[TestKind.STANDARD, TestKind.PEERS]
+    ):
+        existing[flag.period_start].append(flag)
+    for i, start in enumerate(periods):
+        _flags_apply(kind, start, verdicts.get(i, []), existing.get(start, []), result)
+    ConsistencyIndex.objects.bulk_create(
+        [
+            ConsistencyIndex(
+                kind=kind, period_start=start, inside=int(inside[i]), cells=int(cells[i])
+            )
+            for i, start in enumerate(periods)
+        ],
+        update_conflicts=True,
+        unique_fields=["kind", "period_start"],
+        update_fields=["inside", "cells"],
     )
 
 
-CUSUM_CHUNK = 250  # branches charted together: memory stays bounded by branches x days
+def _periods_by_standard(
+    periods: Sequence[date], book: StandardBook
+) -> list[tuple[dict[tuple[str, str], Target], list[int]]]:
+    """The periods (as indices) grouped by the version of the standard in force."""
+    groups: dict[int, tuple[dict[tuple[str, str], Target], list[int]]] = {}
+    for i, start in enumerate(periods):
+        targets = book.on(start)
+        groups.setdefault(id(targets), (targets, []))[1].append(i)
+    return list(groups.values())
+
+
+def _peers_by_period(
+    x: np.ndarray, n: np.ndarray, period: np.ndarray, min_n: int, minus: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's peer centre (its period's pooled value; NaN where the period has too
+    little data for peers) and the period's between-branch variance τ²."""
+    pooled = np.full(len(x), np.nan)
+    tau2 = np.zeros(len(x))
+    for p in np.unique(period):
+        mine = period == p
+        model = stats.peer_model_many(
+            x[mine], n[mine], min_n, None if minus is None else minus[mine]
+        )
+        if model is not None:
+            pooled[mine], tau2[mine] = model.pooled, model.tau2
+    return pooled, tau2
+
+
+CUSUM_CHUNK = 100  # branches charted together: memory stays bounded by branches x days
 
 
 def cusum_refresh(

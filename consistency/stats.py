@@ -51,6 +51,10 @@ class Status(StrEnum):
     ALARM = "alarm"  # beyond the 99.8 % limit on the bad side
 
 
+# Judgements keep statuses as small integers (one array op, not a Python loop per cell).
+STATUS_CODES = [Status.INSUFFICIENT, Status.OK, Status.WARNING, Status.ALARM]
+
+
 def z_for_level(level: float) -> float:
     """The two-sided normal quantile for a coverage ``level`` (0.95 → 1.96)."""
     if level == 0.95:
@@ -140,27 +144,22 @@ def nps_interval(promoters: int, detractors: int, n: int, level: float) -> tuple
 def winsorise(values: Sequence[float], fraction: float = 0.1) -> list[float]:
     """Clamp values below the ``fraction`` and above the ``1 − fraction`` quantile to those
     quantiles (linear interpolation between order statistics)."""
-    if not values:
+    if not len(values):
         return []
-    ordered = sorted(values)
-
-    def quantile(q: float) -> float:
-        position = q * (len(ordered) - 1)
-        low = math.floor(position)
-        high = min(low + 1, len(ordered) - 1)
-        return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-    low, high = quantile(fraction), quantile(1 - fraction)
-    return [min(max(v, low), high) for v in values]
+    array = np.asarray(values, dtype=float)
+    low, high = np.quantile(array, [fraction, 1 - fraction])
+    return np.clip(array, low, high).tolist()
 
 
 def overdispersion_phi(z_scores: Sequence[float], fraction: float = 0.1) -> float:
     """Spiegelhalter's overdispersion factor: the mean squared winsorised z-score
     (about 1 when units differ only by chance)."""
-    finite = [z for z in z_scores if math.isfinite(z)]
-    if not finite:
+    array = np.asarray(z_scores, dtype=float)
+    finite = array[np.isfinite(array)]
+    if not len(finite):
         return 1.0
-    return sum(z * z for z in winsorise(finite, fraction)) / len(finite)
+    low, high = np.quantile(finite, [fraction, 1 - fraction])
+    return float(np.mean(np.clip(finite, low, high) ** 2))
 
 
 def additive_tau2(phi: float, standard_errors: Sequence[float]) -> float:
@@ -215,10 +214,18 @@ class Judgements:
     upper95: FloatArray
     lower998: FloatArray
     upper998: FloatArray
-    status: list[Status]
+    codes: IntArray  # index into STATUS_CODES
 
     def __len__(self) -> int:
-        return len(self.status)
+        return len(self.codes)
+
+    @property
+    def status(self) -> list[Status]:
+        return [STATUS_CODES[code] for code in self.codes.tolist()]
+
+    def flagged(self) -> IntArray:
+        """Indices of the cells beyond the 95 % limit on the bad side (warnings, alarms)."""
+        return np.flatnonzero(self.codes >= 2)
 
     def inside95(self) -> BoolArray:
         """Cells with enough data that lie within the 95 % limits on both sides."""
@@ -229,8 +236,28 @@ class Judgements:
 def _exact_limits_many(
     target: FloatArray, n: FloatArray, level: float
 ) -> tuple[FloatArray, FloatArray]:
-    tail = (1 - level) / 2
-    return _exact_limit_many(tail, n, target), _exact_limit_many(1 - tail, n, target)
+    # Cells share a few (target, n) pairs, week after week: each pair's binomial quantiles
+    # are computed once (in one vectorised call for all new pairs) and remembered.
+    # (target, n) as one complex number: a 1-d unique, much faster than rows of an array.
+    pairs, back = np.unique(target + 1j * n, return_inverse=True)
+    pairs = np.stack([pairs.real, pairs.imag], axis=1)
+    keys = [(level, t, size) for t, size in pairs.tolist()]
+    new = [i for i, key in enumerate(keys) if key not in _EXACT_LIMITS]
+    if new:
+        if len(_EXACT_LIMITS) > 200_000:
+            _EXACT_LIMITS.clear()
+        tail = (1 - level) / 2
+        targets, sizes = pairs[new, 0], pairs[new, 1]
+        lows = _exact_limit_many(tail, sizes, targets).tolist()
+        highs = _exact_limit_many(1 - tail, sizes, targets).tolist()
+        for i, low, high in zip(new, lows, highs, strict=True):
+            _EXACT_LIMITS[keys[i]] = (low, high)
+    limits = np.array([_EXACT_LIMITS[key] for key in keys]).reshape(-1, 2)
+    chosen = limits[back.reshape(-1)]
+    return chosen[:, 0], chosen[:, 1]
+
+
+_EXACT_LIMITS: dict[tuple[float, float, float], tuple[float, float]] = {}
 
 
 def judge_many(
@@ -239,7 +266,7 @@ def judge_many(
     centre: float | FloatArray,
     direction: Direction,
     min_n: int,
-    tau2: float = 0.0,
+    tau2: float | FloatArray = 0.0,
     detractors: IntArray | None = None,
 ) -> Judgements:
     """Judge cells ``x`` of ``n`` against ``centre``, flagging the bad side only.
@@ -247,7 +274,8 @@ def judge_many(
     Proportions use funnel limits: exact (interpolated binomial) where the expected counts
     are small and nothing widens them, normal otherwise, widened by ``tau2`` for the peer
     test. NPS cells (``detractors`` given; ``x`` = promoters) use the trinomial variance.
-    Cells below ``min_n`` are "insufficient data", whatever their value.
+    Cells below ``min_n`` are "insufficient data", whatever their value. ``centre`` and
+    ``tau2`` are one value for all cells or one per cell (cells of several periods).
     """
     count = np.asarray(n, dtype=float)
     events = np.asarray(x, dtype=float)
@@ -288,10 +316,7 @@ def judge_many(
         alarm, warning = value < low998, value < low95
     else:
         alarm, warning = value > high998, value > high95
-    status = [
-        Status.INSUFFICIENT if not ok else Status.ALARM if a else Status.WARNING if w else Status.OK
-        for ok, a, w in zip(enough.tolist(), alarm.tolist(), warning.tolist(), strict=True)
-    ]
+    codes = np.where(~enough, 0, np.where(alarm, 3, np.where(warning, 2, 1)))
     nan = np.nan
     value = np.where(count > 0, value, nan)
     return Judgements(
@@ -301,7 +326,7 @@ def judge_many(
         upper95=np.where(enough, high95, nan),
         lower998=np.where(enough, low998, nan),
         upper998=np.where(enough, high998, nan),
-        status=status,
+        codes=codes,
     )
 
 
