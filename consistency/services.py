@@ -226,6 +226,7 @@ class _Verdict:
     limits: tuple[float | None, float | None, float | None, float | None] = (None,) * 4
     z: float | None = None
     cusum: float | None = None
+    critical: int = 0  # complaints or low CSAT at critical moments of truth in the cell
 
     @property
     def key(self) -> tuple[int, str, str, str]:
@@ -269,6 +270,7 @@ def flags_refresh(
             x_col, n_col = METRIC_COLUMNS[metric]
             x, n, p = counts[x_col][rows_of], counts[n_col][rows_of], period[rows_of]
             minus = counts["detractors"][rows_of] if metric == Metric.NPS else None
+            critical = counts["critical_failures"][rows_of]
             direction = stats.Direction(target.direction)
             centre = np.full(len(rows_of), target.target)
             judged = [
@@ -309,6 +311,7 @@ def flags_refresh(
                             severity=FLAGGED[stats.STATUS_CODES[codes[i]]],
                             x=int(x[row]),
                             n=int(n[row]),
+                            critical=int(critical[row]),
                             value=float(j.value[i]),
                             centre=float(centres[i]),
                             limits=(
@@ -437,6 +440,7 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
         path, signals = stats.cusum_run(increments, h[:, None])
         weekly_x = x.reshape(-1, 7, len(branches)).sum(axis=1)
         weekly_n = n.reshape(-1, 7, len(branches)).sum(axis=1)
+        weekly_critical = counts["critical_failures"].reshape(-1, 7, len(branches)).sum(axis=1)
         for day, branch in zip(*np.nonzero(signals), strict=True):
             week = first + timedelta(days=int(day) - int(day) % 7)
             later = signals[day + 1 : (day // 7 + 1) * 7, branch]
@@ -453,22 +457,13 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
                     severity=Severity.SIGNAL,
                     x=xs,
                     n=ns,
+                    critical=int(weekly_critical[day // 7, branch]),
                     value=xs / ns if ns else 0.0,
                     centre=target.target if target else 0.0,
                     cusum=float(path[day, branch]),
                 )
             )
     return verdicts
-
-
-def _critical_moments(kind: str, period_start: date, branch_ids: set[int]) -> dict[int, int]:
-    """Complaints or low CSAT at critical moments of truth, per branch, in the period."""
-    if not branch_ids:
-        return {}
-    rows = Rollup.objects.filter(
-        kind=kind, period_start=period_start, channel=ALL_CHANNELS, branch_id__in=branch_ids
-    ).values_list("branch_id", "critical_failures")
-    return dict(rows)
 
 
 def _flags_apply(
@@ -481,7 +476,6 @@ def _flags_apply(
     """Create, update, reopen or clear the flags of one period so they match ``verdicts``."""
     now = timezone.now()
     existing = {(f.branch_id, f.metric, f.channel, f.test): f for f in existing_rows}
-    critical = _critical_moments(kind, period_start, {v.branch_id for v in verdicts})
     created: list[Flag] = []
     changed: list[Flag] = []
     history: list[FlagEvent] = []
@@ -523,7 +517,7 @@ def _flags_apply(
         flag.z = verdict.z
         flag.abs_z = abs(verdict.z) if verdict.z is not None and np.isfinite(verdict.z) else 0.0
         flag.cusum = verdict.cusum
-        flag.critical_moments = critical.get(verdict.branch_id, 0)
+        flag.critical_moments = verdict.critical
         flag.updated_at = now
         if verdict.severity != Severity.WARNING and not was_alarm:
             notify.append(flag)
@@ -577,7 +571,12 @@ def _moved(flag: Flag, action: str, to_status: str, note: str) -> FlagEvent:
 
 
 def _same_evidence(flag: Flag, verdict: _Verdict) -> bool:
-    return (flag.x, flag.n, flag.centre) == (verdict.x, verdict.n, verdict.centre)
+    return (flag.x, flag.n, flag.centre, flag.critical_moments) == (
+        verdict.x,
+        verdict.n,
+        verdict.centre,
+        verdict.critical,
+    )
 
 
 # --- the lifecycle --------------------------------------------------------------------------
