@@ -13,7 +13,7 @@ from branches.models import Role, User
 from consistency.models import Flag
 
 # Alarms about older weeks (a full recompute, data arriving very late) are history: they
-# are in the queue, but nobody is e-mailed about them.
+# are in the queue, but nobody is e-mailed about them (the engine does not even queue them).
 RECENT_DAYS = 14
 
 

@@ -37,6 +37,7 @@ from consistency.models import (
     Target,
     TestKind,
 )
+from consistency.notifications import RECENT_DAYS
 from consistency.rollups import DayRange, rollups_rebuild, week_start
 from interactions.models import Interaction
 
@@ -475,6 +476,8 @@ def _flags_apply(
 ) -> None:
     """Create, update, reopen or clear the flags of one period so they match ``verdicts``."""
     now = timezone.now()
+    # Alarms about older weeks (a full recompute, very late data) go to the queue only.
+    recent = period_start >= timezone.localdate() - timedelta(days=RECENT_DAYS)
     existing = {(f.branch_id, f.metric, f.channel, f.test): f for f in existing_rows}
     created: list[Flag] = []
     changed: list[Flag] = []
@@ -519,7 +522,7 @@ def _flags_apply(
         flag.cusum = verdict.cusum
         flag.critical_moments = verdict.critical
         flag.updated_at = now
-        if verdict.severity != Severity.WARNING and not was_alarm:
+        if verdict.severity != Severity.WARNING and not was_alarm and recent:
             notify.append(flag)
     for flag in existing.values():
         if flag.is_closed:

@@ -4,17 +4,20 @@ recomputes, and the demo chain's planted divergence found (and only it)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from branches.models import Branch, Role
 from consistency import stats
 from consistency.models import DirtyDay, Flag, FlagStatus, PeriodKind, Rollup, TestKind
+from consistency.notifications import flag_alarms_notify
 from consistency.services import consistency_recompute, dirty_days_recompute
 from consistency.stats import Status
 from interactions.models import Interaction
@@ -337,3 +340,36 @@ def test_a_flag_counts_the_failures_at_critical_moments_of_truth() -> None:
     consistency_recompute()
     assert rollup(branches[0], PeriodKind.WEEK, WEEK).critical_failures == 2
     assert {f.critical_moments for f in complaint_flags(branches[0])} == {2}
+
+
+@pytest.mark.django_db
+def test_new_alarms_of_recent_weeks_are_mailed_once_to_the_regions_managers(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+
+    today = timezone.localdate()
+    last_week = today - timedelta(days=today.weekday() + 7)
+    branches = diverging_chain()
+    Interaction.objects.update(occurred_at=datetime.combine(last_week, time(10), tzinfo=UTC))
+    old = BranchFactory.create(region=branches[1].region, timezone="UTC")  # diverged long ago
+    for k in range(100):
+        InteractionFactory.create(branch=old, occurred_at=at(WEEK), is_complaint=k < 30)
+    region = branches[0].region
+    manager = UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[region], email="rm@x.test")
+    UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[RegionFactory.create()], email="o@x.t")
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        result = consistency_recompute()
+    assert len(queued) == 1  # one digest task, once the recompute has committed
+    alarmed = Flag.objects.filter(pk__in=result.alarms)
+    assert {f.branch_id for f in alarmed} == {branches[0].pk}  # not the old divergence
+    assert flag_alarms_notify(flag_ids=result.alarms) == 1
+    [digest] = mail.outbox
+    assert digest.to == [manager.email]
+    assert branches[0].code in digest.body
+    assert old.code not in digest.body
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        again = consistency_recompute()
+    assert again.alarms == []  # nothing new: nobody hears twice
+    assert queued == []
