@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
 from branches.access import branch_scope
@@ -324,11 +324,11 @@ def flags_refresh(
                             z=_number(j.z[i]),
                         )
                     )
-    existing: dict[date, list[Flag]] = defaultdict(list)
-    for flag in Flag.objects.filter(
-        kind=kind, period_start__in=periods, test__in=[TestKind.STANDARD, TestKind.PEERS]
-    ):
-        existing[flag.period_start].append(flag)
+    existing = _flags_by_period(
+        Flag.objects.filter(
+            kind=kind, period_start__in=periods, test__in=[TestKind.STANDARD, TestKind.PEERS]
+        )
+    )
     for i, start in enumerate(periods):
         _flags_apply(kind, start, verdicts.get(i, []), existing.get(start, []), result)
     ConsistencyIndex.objects.bulk_create(
@@ -392,9 +392,7 @@ def cusum_refresh(
         ).values_list("branch_id", "period_start", *COUNT_COLUMNS)
         for week, verdicts in _cusum_charts(list(rows), book).items():
             by_week[week].extend(verdicts)
-    existing: dict[date, list[Flag]] = defaultdict(list)
-    for flag in Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids):
-        existing[flag.period_start].append(flag)
+    existing = _flags_by_period(Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids))
     for week in sorted(set(by_week) | set(existing)):
         _flags_apply(PeriodKind.WEEK, week, by_week.get(week, []), existing.get(week, []), result)
 
@@ -467,31 +465,71 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
     return verdicts
 
 
+# What deciding whether a flag changes takes; the rest is loaded only for flags that do.
+FLAG_STATE = [
+    "period_start", "branch_id", "metric", "channel", "test", "status", "severity",
+    "x", "n", "centre", "critical_moments",
+]  # fmt: skip
+FLAG_EVIDENCE = [
+    "status", "severity", "x", "n", "value", "centre", "lower95", "upper95", "lower998",
+    "upper998", "z", "abs_z", "cusum", "critical_moments", "updated_at",
+]  # fmt: skip
+
+
+def _flags_by_period(flags: QuerySet[Flag]) -> dict[date, list[Flag]]:
+    by_period: dict[date, list[Flag]] = defaultdict(list)
+    for flag in flags.only(*FLAG_STATE):
+        by_period[flag.period_start].append(flag)
+    return by_period
+
+
 def _flags_apply(
     kind: str,
     period_start: date,
     verdicts: Sequence[_Verdict],
-    existing_rows: Any,
+    existing_rows: Sequence[Flag],
     result: RecomputeResult,
 ) -> None:
-    """Create, update, reopen or clear the flags of one period so they match ``verdicts``."""
+    """Create, update, reopen or clear the flags of one period so they match ``verdicts``.
+    ``existing_rows`` need only the ``FLAG_STATE`` fields: flags that change are reloaded."""
     now = timezone.now()
     # Alarms about older weeks (a full recompute, very late data) go to the queue only.
     recent = period_start >= timezone.localdate() - timedelta(days=RECENT_DAYS)
     existing = {(f.branch_id, f.metric, f.channel, f.test): f for f in existing_rows}
+    moves: list[tuple[Flag | None, _Verdict]] = []  # (the flag as it is, its new verdict)
+    for verdict in verdicts:
+        state = existing.pop(verdict.key, None)
+        unchanged = (
+            state is not None
+            and state.status != FlagStatus.CLEARED
+            and state.severity == verdict.severity
+            and _same_evidence(state, verdict)
+        )
+        if not unchanged:
+            moves.append((state, verdict))
+    gone = [state for state in existing.values() if not state.is_closed]
+    full = Flag.objects.in_bulk(
+        [state.pk for state, _ in moves if state is not None] + [state.pk for state in gone]
+    )
     created: list[Flag] = []
     changed: list[Flag] = []
     history: list[FlagEvent] = []
-    opened_events: list[tuple[str, Flag]] = []
     notify: list[Flag] = []
-    for verdict in verdicts:
-        flag = existing.pop(verdict.key, None)
-        was_alarm = (
-            flag is not None
-            and flag.status != FlagStatus.CLEARED
-            and flag.severity != Severity.WARNING
+    for state in gone:  # no longer diverging
+        flag = full[state.pk]
+        history.append(
+            _moved(flag, "cleared", FlagStatus.CLEARED, "New data removed the evidence.")
         )
-        if flag is None:
+        flag.updated_at = now
+        changed.append(flag)
+        result.flags_cleared += 1
+    for state, verdict in moves:
+        was_alarm = (
+            state is not None
+            and state.status != FlagStatus.CLEARED
+            and state.severity != Severity.WARNING
+        )
+        if state is None:
             flag = Flag(
                 branch_id=verdict.branch_id,
                 metric=verdict.metric,
@@ -502,12 +540,10 @@ def _flags_apply(
                 opened_at=now,
             )
             created.append(flag)
-        elif flag.status == FlagStatus.CLEARED:
-            history.append(_moved(flag, "reopened", FlagStatus.OPEN, "The divergence is back."))
-            changed.append(flag)
-        elif flag.severity == verdict.severity and _same_evidence(flag, verdict):
-            continue
         else:
+            flag = full[state.pk]
+            if flag.status == FlagStatus.CLEARED:
+                history.append(_moved(flag, "reopened", FlagStatus.OPEN, "The divergence is back."))
             changed.append(flag)
         flag.severity = verdict.severity
         flag.x, flag.n, flag.value, flag.centre = (
@@ -524,44 +560,14 @@ def _flags_apply(
         flag.updated_at = now
         if verdict.severity != Severity.WARNING and not was_alarm and recent:
             notify.append(flag)
-    for flag in existing.values():
-        if flag.is_closed:
-            continue
-        history.append(
-            _moved(flag, "cleared", FlagStatus.CLEARED, "New data removed the evidence.")
-        )
-        flag.updated_at = now
-        changed.append(flag)
-        result.flags_cleared += 1
     Flag.objects.bulk_create(created)
-    for flag in created:
-        history.append(FlagEvent(flag=flag, action="opened", to_status=FlagStatus.OPEN))
-        opened_events.append(("flag.opened", flag))
+    history += [FlagEvent(flag=f, action="opened", to_status=FlagStatus.OPEN) for f in created]
     result.alarms.extend(flag.pk for flag in notify)
     if changed:
-        Flag.objects.bulk_update(
-            changed,
-            [
-                "status",
-                "severity",
-                "x",
-                "n",
-                "value",
-                "centre",
-                "lower95",
-                "upper95",
-                "lower998",
-                "upper998",
-                "z",
-                "abs_z",
-                "cusum",
-                "critical_moments",
-                "updated_at",
-            ],
-        )
+        Flag.objects.bulk_update(changed, FLAG_EVIDENCE)
     FlagEvent.objects.bulk_create(history)
     result.flags_open += len(created)
-    emit([*opened_events, *(("flag.updated", f) for f in changed)])
+    emit([*(("flag.opened", f) for f in created), *(("flag.updated", f) for f in changed)])
 
 
 def _moved(flag: Flag, action: str, to_status: str, note: str) -> FlagEvent:
