@@ -16,7 +16,7 @@ from branches.access import IntegrationPrincipal, is_chain_admin
 from common.api.serializers import StrictSerializer
 from common.api.views import scoped_get
 from crm.models import Event, Integration, WebhookDelivery, WebhookSubscription
-from crm.webhooks import webhook_delivery_redeliver
+from crm.webhooks import PAYLOADS, webhook_delivery_redeliver
 
 SCOPES = {"read": "webhooks:manage", "write": "webhooks:manage"}
 
@@ -32,6 +32,19 @@ class SubscriptionSerializer(StrictSerializer):
         read_only=True, help_text="Signs every delivery (HMAC-SHA256): keep it to verify them."
     )
     created_at = serializers.DateTimeField(read_only=True)
+
+    def validate_events(self, events: list[str]) -> list[str]:
+        """An integration hears only of what its scopes let it read: asking for more is a
+        mistake to report now, not a subscription that stays silent."""
+        scopes = self.context.get("scopes")
+        if scopes is not None:
+            missing = sorted({PAYLOADS[e.split(".")[0]][1] for e in events} - set(scopes))
+            if missing:
+                raise serializers.ValidationError(
+                    f"These events need the scope {', '.join(missing)}, "
+                    "which this integration's keys lack."
+                )
+        return events
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -81,11 +94,10 @@ class SubscriptionListApi(APIView):
 
     @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionSerializer})
     def post(self, request: Request) -> Response:
-        data = SubscriptionSerializer(data=request.data)
+        owner = _owner(request)
+        data = SubscriptionSerializer(data=request.data, context={"scopes": owner.scopes})
         data.is_valid(raise_exception=True)
-        subscription = WebhookSubscription.objects.create(
-            integration=_owner(request), **data.validated_data
-        )
+        subscription = WebhookSubscription.objects.create(integration=owner, **data.validated_data)
         return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
 
 
@@ -98,8 +110,9 @@ class SubscriptionDetailApi(APIView):
 
     @extend_schema(request=SubscriptionSerializer, responses=SubscriptionSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        subscription = scoped_get(_subscriptions(request), pk=pk)
-        data = SubscriptionSerializer(data=request.data, partial=True)
+        subscription = scoped_get(_subscriptions(request).select_related("integration"), pk=pk)
+        scopes = subscription.integration.scopes
+        data = SubscriptionSerializer(data=request.data, partial=True, context={"scopes": scopes})
         data.is_valid(raise_exception=True)
         for field, value in data.validated_data.items():
             setattr(subscription, field, value)

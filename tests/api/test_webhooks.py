@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.models import DeliveryStatus, WebhookDelivery, WebhookEvent
+from crm.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from crm.webhooks import backoff, verify_signature, webhook_deliveries_send
 from tests.api.conftest import KeyClient
 from tests.conftest import Chain
@@ -143,12 +143,17 @@ def test_no_event_survives_a_rolled_back_change(chain: Chain, api: APIClient) ->
 def test_events_follow_scopes_branch_limits_and_subscriptions(
     chain: Chain, api: APIClient, key_client: KeyClient
 ) -> None:
-    limited = key_client(scopes=["interactions:read", "webhooks:manage"], branches=["n-a"])
+    limited = key_client(
+        scopes=["interactions:read", "customers:read", "webhooks:manage"], branches=["n-a"]
+    )
     subscribe(limited, "http://127.0.0.1:9/limited", ["interaction.created", "customer.created"])
+    # Its customers:read scope is taken away after it subscribed: it hears of no customer.
+    limited.integration.scopes = ["interactions:read", "webhooks:manage"]  # type: ignore[attr-defined]
+    limited.integration.save()  # type: ignore[attr-defined]
     subscribe(api, "http://127.0.0.1:9/all", ["interaction.created", "interaction.deleted"])
     api.post("/api/v1/interactions/", CALL, format="json")
     other = api.post("/api/v1/interactions/", {**CALL, "branch": "s-a"}, format="json").json()
-    api.post("/api/v1/customers/", {"name": "Ada"}, format="json")  # limited lacks customers:read
+    api.post("/api/v1/customers/", {"name": "Ada"}, format="json")  # no longer for limited
     api.delete(f"/api/v1/interactions/{other['id']}/")
     got = {
         (
@@ -177,3 +182,15 @@ def test_subscriptions_validate_url_and_events(chain: Chain, api: APIClient) -> 
     )
     assert bad.status_code == 400
     assert {"url", "events"} <= set(bad.json()["errors"])
+
+
+def test_a_subscription_cannot_ask_for_events_beyond_its_scopes(key_client: KeyClient) -> None:
+    interactions_only = key_client(scopes=["interactions:read", "webhooks:manage"])
+    made = subscribe(interactions_only, "http://127.0.0.1:9/hook", ["interaction.created"])
+    for events in (["customer.created"], ["interaction.created", "flag.opened"]):
+        more = interactions_only.patch(
+            f"/api/v1/webhooks/subscriptions/{made['id']}/", {"events": events}, format="json"
+        )
+        assert more.status_code == 400
+        assert "events" in more.json()["errors"]
+    assert WebhookSubscription.objects.get(pk=made["id"]).events == ["interaction.created"]
