@@ -258,9 +258,7 @@ class Flag(models.Model):
     def __str__(self) -> str:
         return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
 
-    @property
-    def is_closed(self) -> bool:
-        return self.status in {FlagStatus.RESOLVED, FlagStatus.CLEARED}
+    CLOSED = frozenset({FlagStatus.RESOLVED, FlagStatus.CLEARED})  # nothing left to do
 
 
 class FlagEvent(models.Model):

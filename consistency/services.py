@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -234,8 +234,9 @@ class _Verdict:
         return (self.branch_id, self.metric, self.channel, self.test)
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
+def _numbers(values: np.ndarray) -> list[float | None]:
+    """Floats for the database: NaN (no such limit) becomes None."""
+    return [None if v != v else v for v in values.tolist()]  # NaN is the one unequal float
 
 
 def flags_refresh(
@@ -300,28 +301,37 @@ def flags_refresh(
                     np.add.at(inside, p[has], peer.inside95() & enough)
                     np.add.at(cells, p[has], enough)
             for test, at, centres, j in judged:
-                codes = j.codes
-                for i in j.flagged().tolist():
-                    row = at[i]
-                    verdicts[int(p[row])].append(
+                flagged = j.flagged()
+                cell = at[flagged]
+                bounds = (j.lower95, j.upper95, j.lower998, j.upper998)
+                columns = zip(
+                    p[cell].tolist(),
+                    branch[rows_of[cell]].tolist(),
+                    j.codes[flagged].tolist(),
+                    x[cell].tolist(),
+                    n[cell].tolist(),
+                    critical[cell].tolist(),
+                    j.value[flagged].tolist(),
+                    centres[flagged].tolist(),
+                    zip(*(_numbers(bound[flagged]) for bound in bounds), strict=True),
+                    _numbers(j.z[flagged]),
+                    strict=True,
+                )
+                for week, pk, code, xs, ns, failures, value, middle, limits, z in columns:
+                    verdicts[week].append(
                         _Verdict(
-                            branch_id=int(branch[rows_of[row]]),
+                            branch_id=pk,
                             metric=metric,
                             channel=scope,
                             test=test,
-                            severity=FLAGGED[stats.STATUS_CODES[codes[i]]],
-                            x=int(x[row]),
-                            n=int(n[row]),
-                            critical=int(critical[row]),
-                            value=float(j.value[i]),
-                            centre=float(centres[i]),
-                            limits=(
-                                _number(j.lower95[i]),
-                                _number(j.upper95[i]),
-                                _number(j.lower998[i]),
-                                _number(j.upper998[i]),
-                            ),
-                            z=_number(j.z[i]),
+                            severity=FLAGGED[stats.STATUS_CODES[code]],
+                            x=xs,
+                            n=ns,
+                            critical=failures,
+                            value=value,
+                            centre=middle,
+                            limits=limits,
+                            z=z,
                         )
                     )
     existing = _flags_by_period(
@@ -465,21 +475,35 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
     return verdicts
 
 
-# What deciding whether a flag changes takes; the rest is loaded only for flags that do.
-FLAG_STATE = [
-    "period_start", "branch_id", "metric", "channel", "test", "status", "severity",
-    "x", "n", "centre", "critical_moments",
-]  # fmt: skip
+class FlagState(NamedTuple):
+    """What deciding whether a flag changes takes; flags that do change are then loaded
+    whole (most flags of a recompute stay as they are)."""
+
+    pk: int
+    period_start: date
+    branch_id: int
+    metric: str
+    channel: str
+    test: str
+    status: str
+    severity: str
+    x: int
+    n: int
+    centre: float
+    critical_moments: int
+
+
 FLAG_EVIDENCE = [
     "status", "severity", "x", "n", "value", "centre", "lower95", "upper95", "lower998",
     "upper998", "z", "abs_z", "cusum", "critical_moments", "updated_at",
 ]  # fmt: skip
 
 
-def _flags_by_period(flags: QuerySet[Flag]) -> dict[date, list[Flag]]:
-    by_period: dict[date, list[Flag]] = defaultdict(list)
-    for flag in flags.only(*FLAG_STATE):
-        by_period[flag.period_start].append(flag)
+def _flags_by_period(flags: QuerySet[Flag]) -> dict[date, list[FlagState]]:
+    by_period: dict[date, list[FlagState]] = defaultdict(list)
+    for row in flags.values_list(*FlagState._fields):
+        state = FlagState(*row)
+        by_period[state.period_start].append(state)
     return by_period
 
 
@@ -487,16 +511,15 @@ def _flags_apply(
     kind: str,
     period_start: date,
     verdicts: Sequence[_Verdict],
-    existing_rows: Sequence[Flag],
+    existing_rows: Sequence[FlagState],
     result: RecomputeResult,
 ) -> None:
-    """Create, update, reopen or clear the flags of one period so they match ``verdicts``.
-    ``existing_rows`` need only the ``FLAG_STATE`` fields: flags that change are reloaded."""
+    """Create, update, reopen or clear the flags of one period so they match ``verdicts``."""
     now = timezone.now()
     # Alarms about older weeks (a full recompute, very late data) go to the queue only.
     recent = period_start >= timezone.localdate() - timedelta(days=RECENT_DAYS)
     existing = {(f.branch_id, f.metric, f.channel, f.test): f for f in existing_rows}
-    moves: list[tuple[Flag | None, _Verdict]] = []  # (the flag as it is, its new verdict)
+    moves: list[tuple[FlagState | None, _Verdict]] = []  # (the flag as it is, its new verdict)
     for verdict in verdicts:
         state = existing.pop(verdict.key, None)
         unchanged = (
@@ -507,7 +530,7 @@ def _flags_apply(
         )
         if not unchanged:
             moves.append((state, verdict))
-    gone = [state for state in existing.values() if not state.is_closed]
+    gone = [state for state in existing.values() if state.status not in Flag.CLOSED]
     full = Flag.objects.in_bulk(
         [state.pk for state, _ in moves if state is not None] + [state.pk for state in gone]
     )
@@ -579,7 +602,7 @@ def _moved(flag: Flag, action: str, to_status: str, note: str) -> FlagEvent:
     return event
 
 
-def _same_evidence(flag: Flag, verdict: _Verdict) -> bool:
+def _same_evidence(flag: FlagState, verdict: _Verdict) -> bool:
     return (flag.x, flag.n, flag.centre, flag.critical_moments) == (
         verdict.x,
         verdict.n,
