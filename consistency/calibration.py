@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from consistency.stats import cusum_run, cusum_weights
+from consistency.stats import cusum_increments, cusum_run
 
 DAYS_PER_YEAR = 365
 # A typical branch's contacts a day (the demo chain's median branch).
@@ -54,9 +54,7 @@ def simulate(
 
 
 def _increments(simulation: Simulation, p0: float, odds_ratio: float) -> np.ndarray:
-    fail, success = cusum_weights(p0, odds_ratio)
-    failures, contacts = simulation.failures, simulation.contacts
-    return failures * fail + (contacts - failures) * success
+    return cusum_increments(simulation.failures, simulation.contacts, p0, odds_ratio)
 
 
 def false_alarms_per_year(

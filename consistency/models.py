@@ -211,6 +211,8 @@ class Flag(models.Model):
     """A branch diverging on a metric in a period by one test. Recomputing updates the same
     row; when the evidence goes away it is closed as ``cleared``, never deleted."""
 
+    CLOSED = frozenset({FlagStatus.RESOLVED, FlagStatus.CLEARED})  # nothing left to do
+
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="flags")
     metric = models.CharField(max_length=32, choices=Metric.choices)
     channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
@@ -257,8 +259,6 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
-
-    CLOSED = frozenset({FlagStatus.RESOLVED, FlagStatus.CLEARED})  # nothing left to do
 
 
 class FlagEvent(models.Model):

@@ -136,8 +136,8 @@ PERIOD_COLUMN: dict[str, str] = {
 
 def _stage(span: DayRange) -> None:
     """Count the span's interactions per branch, local day and channel into a temporary
-    table, with each day's week and month: one pass over interactions (parallel on
-    PostgreSQL), read by every write below."""
+    table, with each day's week and month: one pass over interactions, read by every
+    write below."""
     sql, params = _day_counts(span).query.sql_with_params()
     # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
     counts = ", ".join(f"CAST({c} AS integer) AS {c}" for c in COUNT_COLUMNS)

@@ -54,16 +54,17 @@ class StandardBook:
 
     def __init__(self) -> None:
         self.versions = list(Standard.objects.order_by("-effective_from"))
-        targets: dict[int, dict[tuple[str, str], Target]] = defaultdict(dict)
+        targets: dict[int | None, dict[tuple[str, str], Target]] = defaultdict(dict)
         for target in Target.objects.all():
             targets[target.standard_id][(target.metric, target.channel)] = target
-        self.targets: dict[int, dict[tuple[str, str], Target]] = dict(targets)
+        self.targets: dict[int | None, dict[tuple[str, str], Target]] = dict(targets)
+
+    def version_on(self, day: date) -> int | None:
+        """The id of the version in force on ``day`` (None before the first)."""
+        return next((v.pk for v in self.versions if v.effective_from <= day), None)
 
     def on(self, day: date) -> dict[tuple[str, str], Target]:
-        for version in self.versions:
-            if version.effective_from <= day:
-                return self.targets.get(version.pk, {})
-        return {}
+        return self.targets.get(self.version_on(day), {})
 
 
 # --- marking stale days ---------------------------------------------------------------------
@@ -358,11 +359,10 @@ def _periods_by_standard(
     periods: Sequence[date], book: StandardBook
 ) -> list[tuple[dict[tuple[str, str], Target], list[int]]]:
     """The periods (as indices) grouped by the version of the standard in force."""
-    groups: dict[int, tuple[dict[tuple[str, str], Target], list[int]]] = {}
+    groups: dict[int | None, list[int]] = defaultdict(list)
     for i, start in enumerate(periods):
-        targets = book.on(start)
-        groups.setdefault(id(targets), (targets, []))[1].append(i)
-    return list(groups.values())
+        groups[book.version_on(start)].append(i)
+    return [(book.targets.get(version, {}), indices) for version, indices in groups.items()]
 
 
 def _peers_by_period(
@@ -437,19 +437,17 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
             [t is not None and t.direction == stats.Direction.AT_MOST for t in targets]
         )
         value = np.array([t.target if t is not None else 0.5 for t in targets])
-        p0 = np.where(charted, np.where(at_most, value, 1 - value), 0.5)
-        weights = {p: stats.cusum_weights(p) for p in set(p0.tolist())}
-        fail = np.array([weights[p][0] for p in p0.tolist()])
-        success = np.array([weights[p][1] for p in p0.tolist()])
+        p0 = np.where(charted, np.where(at_most, value, 1 - value), 0.5)  # failure rate
         failures = np.where(at_most[:, None], x, n - x)
         increments = np.where(
-            charted[:, None], failures * fail[:, None] + (n - failures) * success[:, None], 0.0
+            charted[:, None], stats.cusum_increments(failures, n, p0[:, None]), 0.0
         )
         h = np.array([t.cusum_h if t is not None else np.inf for t in targets])
         path, signals = stats.cusum_run(increments, h[:, None])
-        weekly_x = x.reshape(-1, 7, len(branches)).sum(axis=1)
-        weekly_n = n.reshape(-1, 7, len(branches)).sum(axis=1)
-        weekly_critical = counts["critical_failures"].reshape(-1, 7, len(branches)).sum(axis=1)
+        weekly_x, weekly_n, weekly_critical = (
+            daily.reshape(-1, 7, len(branches)).sum(axis=1)
+            for daily in (x, n, counts["critical_failures"])
+        )
         for day, branch in zip(*np.nonzero(signals), strict=True):
             week = first + timedelta(days=int(day) - int(day) % 7)
             later = signals[day + 1 : (day // 7 + 1) * 7, branch]

@@ -141,39 +141,42 @@ def nps_interval(promoters: int, detractors: int, n: int, level: float) -> tuple
     return value - half, value + half
 
 
-def winsorise(values: Sequence[float], fraction: float = 0.1) -> list[float]:
+def _winsorised(values: FloatArray, fraction: float) -> FloatArray:
+    low, high = np.quantile(values, [fraction, 1 - fraction])
+    return np.clip(values, low, high)
+
+
+def winsorise(values: Sequence[float] | FloatArray, fraction: float = 0.1) -> list[float]:
     """Clamp values below the ``fraction`` and above the ``1 − fraction`` quantile to those
     quantiles (linear interpolation between order statistics)."""
     if not len(values):
         return []
-    array = np.asarray(values, dtype=float)
-    low, high = np.quantile(array, [fraction, 1 - fraction])
-    return np.clip(array, low, high).tolist()
+    return _winsorised(np.asarray(values, dtype=float), fraction).tolist()
 
 
-def overdispersion_phi(z_scores: Sequence[float], fraction: float = 0.1) -> float:
+def overdispersion_phi(z_scores: Sequence[float] | FloatArray, fraction: float = 0.1) -> float:
     """Spiegelhalter's overdispersion factor: the mean squared winsorised z-score
     (about 1 when units differ only by chance)."""
     array = np.asarray(z_scores, dtype=float)
     finite = array[np.isfinite(array)]
     if not len(finite):
         return 1.0
-    low, high = np.quantile(finite, [fraction, 1 - fraction])
-    return float(np.mean(np.clip(finite, low, high) ** 2))
+    return float(np.mean(_winsorised(finite, fraction) ** 2))
 
 
-def additive_tau2(phi: float, standard_errors: Sequence[float]) -> float:
+def additive_tau2(phi: float, standard_errors: Sequence[float] | FloatArray) -> float:
     """Between-unit variance for the additive random-effects model:
     ``τ² = max(0, (I·φ − (I − 1)) / (Σw − Σw²/Σw))`` with ``w = 1/s²``; 0 unless φ > 1."""
-    weights = [1 / (s * s) for s in standard_errors if s > 0]
+    se = np.asarray(standard_errors, dtype=float)
+    weights = 1 / se[se > 0] ** 2
     units = len(weights)
     if phi <= 1 or units < 2:
         return 0.0
-    total = sum(weights)
-    spread = total - sum(w * w for w in weights) / total
+    total = weights.sum()
+    spread = total - (weights**2).sum() / total
     if spread <= 0:
         return 0.0
-    return max(0.0, (units * phi - (units - 1)) / spread)
+    return max(0.0, float((units * phi - (units - 1)) / spread))
 
 
 @dataclass(frozen=True)
@@ -394,8 +397,8 @@ def peer_model_many(
     positive = se > 0
     if not positive.any():
         return PeerModel(pooled, 1.0, 0.0)
-    phi = overdispersion_phi(((value[positive] - pooled) / se[positive]).tolist())
-    return PeerModel(pooled, phi, additive_tau2(phi, se[positive].tolist()))
+    phi = overdispersion_phi((value[positive] - pooled) / se[positive])
+    return PeerModel(pooled, phi, additive_tau2(phi, se[positive]))
 
 
 def peer_model(cells: Sequence[Cell], min_n: int) -> PeerModel | None:
@@ -417,6 +420,20 @@ def cusum_weights(p0: float, odds_ratio: float = 2.0) -> tuple[float, float]:
         raise ValueError("p0 must lie strictly between 0 and 1")
     penalty = math.log(1 - p0 + odds_ratio * p0)
     return math.log(odds_ratio) - penalty, -penalty
+
+
+def cusum_increments(
+    failures: FloatArray, contacts: FloatArray, p0: float | FloatArray, odds_ratio: float = 2.0
+) -> FloatArray:
+    """What ``failures`` of ``contacts`` add to a chart at once: the per-contact weights of
+    :func:`cusum_weights` summed, ``f·ln(OR) − n·ln(1 − p0 + OR·p0)``. ``p0`` is one rate
+    or one per element (broadcast), each strictly between 0 and 1."""
+    rate = np.asarray(p0, dtype=float)
+    if np.any((rate <= 0) | (rate >= 1)):
+        raise ValueError("p0 must lie strictly between 0 and 1")
+    failures = np.asarray(failures, dtype=float)
+    contacts = np.asarray(contacts, dtype=float)
+    return failures * math.log(odds_ratio) - contacts * np.log(1 - rate + odds_ratio * rate)
 
 
 @dataclass(frozen=True)
@@ -466,8 +483,7 @@ def bernoulli_cusum(
     (n − f)·W₀)``: the order of contacts inside a day is not tracked, and the chart can
     only cross ``h`` at the end of a day.
     """
-    fail, success = cusum_weights(p0, odds_ratio)
     counts = np.array(list(groups), dtype=float).reshape(-1, 2)
-    increments = counts[:, 0] * fail + (counts[:, 1] - counts[:, 0]) * success
+    increments = cusum_increments(counts[:, 0], counts[:, 1], p0, odds_ratio)
     path, signals = cusum_run(increments[:, None], h, np.array([start]))
     return CusumResult(path[:, 0].tolist(), np.flatnonzero(signals[:, 0]).tolist())

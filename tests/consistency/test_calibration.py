@@ -3,8 +3,6 @@ alarm per branch and metric a year at typical volume, and a quick signal on real
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
@@ -18,8 +16,7 @@ from consistency.calibration import (
 from consistency.calibration import (
     TYPICAL_CONTACTS_PER_DAY as TYPICAL,
 )
-
-SEEDED_H = importlib.import_module("consistency.migrations.0002_default_standard").CUSUM_H
+from tests.consistency import SEEDED_CUSUM_H
 
 
 def test_calibration_finds_the_threshold_for_one_false_alarm_a_year() -> None:
@@ -36,11 +33,11 @@ def test_seeded_thresholds_alarm_about_once_a_year_in_control(metric: str) -> No
     p0, share = CHARTED[metric]
     # Fresh draws (another seed than any calibration run), so this is a check, not a replay.
     simulation = simulate(p0, TYPICAL * share, branches=1500, seed=99)
-    assert 0.6 <= false_alarms_per_year(simulation, p0, SEEDED_H[metric]) <= 1.3
+    assert 0.6 <= false_alarms_per_year(simulation, p0, SEEDED_CUSUM_H[metric]) <= 1.3
 
 
 def test_a_doubling_of_the_failure_odds_is_signalled_within_weeks() -> None:
-    p0, h = 0.2, SEEDED_H["response_within_standard"]
+    p0, h = 0.2, SEEDED_CUSUM_H["response_within_standard"]
     drifted = simulate(2 * p0 / (1 + p0), TYPICAL * 0.9, branches=500, seed=3)
     in_control = simulate(p0, TYPICAL * 0.9, branches=500, seed=4)
     assert np.median(days_to_signal(drifted, p0, h)) <= 7

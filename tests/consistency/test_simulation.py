@@ -3,18 +3,14 @@ and the CUSUM sees a slow slide before the weekly limits do (no database)."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 from consistency import stats
 from consistency.stats import Direction, Status
+from tests.consistency import SEEDED_CUSUM_H
 
 BRANCHES, WEEKS, MIN_N = 200, 26, 20
-# The seeded CUSUM threshold for response_within_standard.
-H_RESPONSE = importlib.import_module("consistency.migrations.0002_default_standard").CUSUM_H[
-    "response_within_standard"
-]
+H_RESPONSE = SEEDED_CUSUM_H["response_within_standard"]
 
 
 def chain_week(
