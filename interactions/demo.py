@@ -166,6 +166,7 @@ class DemoOptions:
     branches: int = 24
     weeks: int = 12
     interactions: int = 40_000
+    regions: int = len(REGIONS)  # branches are dealt round the first ``regions`` regions
     end: date | None = None  # first day after the data (a Monday); default: this week's Monday
 
     def end_date(self) -> date:
@@ -222,7 +223,7 @@ def demo_branch_profiles(options: DemoOptions, rng: np.random.Generator) -> list
     count = options.branches
     profiles = []
     for i in range(count):
-        region_code, _, tz = REGIONS[i % len(REGIONS)]
+        region_code, _, tz = REGIONS[i % options.regions]
         city = CITIES[i % len(CITIES)]
         suffix = f" {i // len(CITIES) + 1}" if i >= len(CITIES) else ""
         mix = np.array([0.45, 0.30, 0.15, 0.10]) * rng.uniform(0.8, 1.2, 4)

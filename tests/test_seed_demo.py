@@ -184,6 +184,7 @@ def test_existing_data_is_never_overwritten_silently(tmp_path: Path) -> None:
         ({"interactions": "lots"}, "not a whole number"),
         ({"end": "2026-11-18"}, "must be a Monday"),
         ({"end": "yesterday"}, "not a date"),
+        ({"regions": "5"}, "out of range"),
     ],
 )
 def test_bad_arguments_fail_with_a_message(
@@ -193,3 +194,13 @@ def test_bad_arguments_fail_with_a_message(
     with pytest.raises(CommandError, match=message):
         call_command("seed_demo", *args, f"--truth-file={tmp_path / 't.json'}", verbosity=0)
     assert not Branch.objects.exists()
+
+
+@pytest.mark.django_db
+def test_all_branches_can_go_into_one_region(tmp_path: Path) -> None:
+    seed(tmp_path, regions=1, interactions=800)
+    regions = set(Branch.objects.values_list("region__code", flat=True))
+    assert regions == {"north"}
+    assert Branch.objects.count() == SMALL["branches"]
+    assert User.objects.filter(username="rm.north").exists()
+    assert not User.objects.filter(username="rm.east").exists()

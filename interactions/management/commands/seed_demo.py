@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from interactions.demo import (
     DEMO_PASSWORD,
+    REGIONS,
     DemoOptions,
     demo_is_loaded,
     demo_logins,
@@ -56,6 +57,12 @@ class Command(BaseCommand):
         parser.add_argument("--weeks", type=_bounded(6, 260), default=12)
         parser.add_argument("--interactions", type=_bounded(0, 50_000_000), default=40_000)
         parser.add_argument(
+            "--regions",
+            type=_bounded(1, len(REGIONS)),
+            default=len(REGIONS),
+            help="How many regions the branches are spread over (1 puts them all in one).",
+        )
+        parser.add_argument(
             "--end",
             type=_monday,
             default=None,
@@ -85,6 +92,7 @@ class Command(BaseCommand):
             branches=opts["branches"],
             weeks=opts["weeks"],
             interactions=opts["interactions"],
+            regions=opts["regions"],
             end=opts["end"],
         )
         show = opts["verbosity"] > 0
