@@ -40,6 +40,7 @@ typecheck: install-dev
 	$(BIN)/mypy .
 
 pytest: install-dev
+	scripts/ensure_chromium.sh
 	$(BIN)/pytest
 
 benchmark-seed: install

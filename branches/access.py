@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from branches.models import Branch, Role
+from branches.models import Branch, Region, Role
 
 M = TypeVar("M", bound=Model)
 
@@ -113,4 +113,22 @@ def branch_scope(user: Any, *, for_write: bool = False) -> BranchScope:
         reach = reach.filter(is_active=True)
     return BranchScope(
         everything=False, branch_ids=frozenset(reach.values_list("pk", flat=True).distinct())
+    )
+
+
+def regions_visible_to(user: Any) -> QuerySet[Region]:
+    """The regions with at least one branch ``user`` may see."""
+    scope = branch_scope(user)
+    if scope.everything:
+        return Region.objects.all()
+    return Region.objects.filter(branches__in=scope.branch_ids).distinct()
+
+
+MANAGER_ROLES = frozenset({Role.BRANCH_MANAGER, Role.REGIONAL_MANAGER, Role.ADMIN})
+
+
+def is_manager(user: Any) -> bool:
+    """Branch, regional and HQ managers: they compare branches and work the flag queue."""
+    return is_staff_member(user) and (
+        getattr(user, "role", None) in MANAGER_ROLES or bool(getattr(user, "is_superuser", False))
     )

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from branches.access import branch_scope
+from branches.access import branch_scope, regions_visible_to
 from branches.models import Branch, Region
 from branches.services import branch_save, region_save
 from common.api.permissions import ChainAdminWrites
@@ -37,10 +37,7 @@ class BranchSerializer(StrictSerializer):
 
 
 def visible_regions(request: Request) -> QuerySet[Region]:
-    scope = branch_scope(request.user)
-    if scope.everything:
-        return Region.objects.all()
-    return Region.objects.filter(branches__in=scope.branch_ids).distinct()
+    return regions_visible_to(request.user)
 
 
 class RegionListApi(APIView):

@@ -16,6 +16,7 @@ from branches.access import branch_scope
 from branches.models import Branch
 from consistency import stats
 from consistency.models import (
+    ALL_CHANNELS,
     CHANNEL_SCOPES,
     COUNT_COLUMNS,
     LOW_CSAT,
@@ -28,7 +29,7 @@ from consistency.models import (
     Severity,
 )
 from consistency.rollups import month_start, next_month, week_start
-from consistency.services import StandardBook
+from consistency.services import CUSUM_METRICS, StandardBook, cusum_steps
 from interactions.models import Interaction, Moment
 
 
@@ -66,6 +67,7 @@ class MetricCell:
     standard: stats.Judgement | None
     peers: stats.Judgement | None
     pooled: float | None
+    tau2: float | None = None  # the peers' between-branch variance in this period
 
 
 def _period_rows(kind: str, period_start: date) -> list[dict[str, Any]]:
@@ -87,46 +89,48 @@ def metric_cells(
 ) -> list[MetricCell]:
     """x, n, value, target, limits, z and status of every (branch, metric, channel) cell
     the caller may see in one period. Peers are the whole chain, seen or not: the pooled
-    value is the chain's, whoever asks."""
+    value is the chain's, whoever asks. Each (metric, channel) is judged for all branches
+    in one array operation."""
     visible = branch_scope(actor).branches().select_related("region")
     if branch_ids is not None:
         visible = visible.filter(pk__in=branch_ids)
-    branches = {b.pk: b for b in visible}
+    branches = sorted(visible, key=lambda b: b.code)
     targets = StandardBook().on(period_start)
     by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for counts_row in _period_rows(kind, period_start):
         by_channel[counts_row["channel"]].append(counts_row)
+    empty = dict.fromkeys(COUNT_COLUMNS, 0)
     cells: list[MetricCell] = []
     for metric in metrics or Metric.values:
+        x_col, n_col = METRIC_COLUMNS[metric]
+        nps = metric == Metric.NPS
         for channel in channels or [value for value, _ in CHANNEL_SCOPES]:
             target = targets.get((metric, channel))
             chain = by_channel[channel]
-            x_col, n_col = METRIC_COLUMNS[metric]
-            x = np.array([r[x_col] for r in chain], dtype=np.int64)
-            n = np.array([r[n_col] for r in chain], dtype=np.int64)
-            minus = (
-                np.array([r["detractors"] for r in chain], dtype=np.int64)
-                if metric == Metric.NPS
-                else None
-            )
-            peers = stats.peer_model_many(x, n, target.min_n, minus) if target else None
             by_branch = {r["branch_id"]: r for r in chain}
-            for branch in sorted(branches.values(), key=lambda b: b.code):
-                row = by_branch.get(branch.pk)
-                if row is None and target is None:
-                    continue
-                counts = row or dict.fromkeys(COUNT_COLUMNS, 0)
-                cell = stats.Cell(
-                    counts[x_col],
-                    counts[n_col],
-                    counts["detractors"] if minus is not None else None,
+            shown = branches if target else [b for b in branches if b.pk in by_branch]
+            rows = [by_branch.get(b.pk, empty) for b in shown]
+            x = np.array([r[x_col] for r in rows], dtype=np.int64)
+            n = np.array([r[n_col] for r in rows], dtype=np.int64)
+            minus = np.array([r["detractors"] for r in rows], dtype=np.int64) if nps else None
+            standard = peers = peer_verdicts = None
+            if target is not None:
+                direction = stats.Direction(target.direction)
+                standard = stats.judge_many(
+                    x, n, target.target, direction, target.min_n, detractors=minus
                 )
-                standard = peer = None
-                if target is not None:
-                    direction = stats.Direction(target.direction)
-                    standard = stats.judge(cell, target.target, direction, target.min_n)
-                    if peers is not None:
-                        peer = stats.judge(cell, peers.pooled, direction, target.min_n, peers.tau2)
+                peers = stats.peer_model_many(
+                    np.array([r[x_col] for r in chain], dtype=np.int64),
+                    np.array([r[n_col] for r in chain], dtype=np.int64),
+                    target.min_n,
+                    np.array([r["detractors"] for r in chain], dtype=np.int64) if nps else None,
+                )
+                if peers is not None:
+                    peer_verdicts = stats.judge_many(
+                        x, n, peers.pooled, direction, target.min_n, peers.tau2, minus
+                    )
+            for i, branch in enumerate(shown):
+                cell = stats.Cell(int(x[i]), int(n[i]), int(minus[i]) if nps else None)  # type: ignore[index]
                 cells.append(
                     MetricCell(
                         branch=branch,
@@ -140,9 +144,12 @@ def metric_cells(
                         target=target.target if target else None,
                         direction=target.direction if target else None,
                         min_n=target.min_n if target else None,
-                        standard=standard,
-                        peers=peer,
+                        standard=standard.at(i, target.target) if standard and target else None,
+                        peers=peer_verdicts.at(i, peers.pooled)
+                        if peer_verdicts and peers
+                        else None,
                         pooled=peers.pooled if peers else None,
+                        tau2=peers.tau2 if peers else None,
                     )
                 )
     return cells
@@ -247,3 +254,170 @@ def consistency_index(*, kind: str, since: date | None = None) -> QuerySet[Consi
     if since is not None:
         rows = rows.filter(period_start__gte=since)
     return rows
+
+
+# --- the pages of the web UI -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    branch: Branch
+    cells: dict[str, MetricCell]  # by metric
+
+
+def comparison_rows(
+    *, actor: Any, kind: str, period_start: date, channel: str, region_id: int | None
+) -> list[ComparisonRow]:
+    """Branches by metrics for one period and channel, branches in code order, each cell
+    judged against the standard and the chain's peers."""
+    branch_ids = None
+    if region_id is not None:
+        branch_ids = list(Branch.objects.filter(region_id=region_id).values_list("pk", flat=True))
+    rows: dict[int, ComparisonRow] = {}
+    for cell in metric_cells(
+        actor=actor, kind=kind, period_start=period_start, channels=[channel], branch_ids=branch_ids
+    ):
+        rows.setdefault(cell.branch.pk, ComparisonRow(cell.branch, {})).cells[cell.metric] = cell
+    return sorted(rows.values(), key=lambda row: row.branch.code)
+
+
+def comparison_sort(rows: list[ComparisonRow], metric: str, descending: bool) -> None:
+    """Order by one metric's value, cells without data last whichever way."""
+    with_value = [r for r in rows if metric in r.cells and r.cells[metric].value is not None]
+    without = [r for r in rows if r not in with_value]
+    with_value.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=descending)
+    rows[:] = with_value + without
+
+
+@dataclass(frozen=True)
+class FunnelCurves:
+    """Limits along a grid of sample sizes: around the target and around the peers."""
+
+    n: list[int]
+    target: float | None
+    pooled: float | None
+    standard: dict[str, list[float]]  # lower95, upper95, lower998, upper998
+    peers: dict[str, list[float]]
+
+
+def _curves(judged: stats.Judgements) -> dict[str, list[float]]:
+    return {
+        name: [float(v) for v in getattr(judged, name)]
+        for name in ("lower95", "upper95", "lower998", "upper998")
+    }
+
+
+def funnel_curves(cells: list[MetricCell], kind: str, period_start: date) -> FunnelCurves | None:
+    """The funnel's limit lines for the cells of one metric and channel, from the smallest
+    judged sample to a little beyond the largest."""
+    judged = [c for c in cells if c.target is not None and c.min_n is not None]
+    if not judged:
+        return None
+    first = judged[0]
+    assert first.target is not None  # noqa: S101 - judged cells have a target
+    assert first.min_n is not None  # noqa: S101
+    assert first.direction is not None  # noqa: S101
+    biggest = max([c.n for c in judged] + [first.min_n * 2])
+    grid = np.unique(np.geomspace(max(first.min_n, 1), biggest * 1.15, 80).round().astype(int))
+    direction = stats.Direction(first.direction)
+    detractors: Any = None
+    shares = np.full(grid.shape, first.target)
+    if first.metric == Metric.NPS:
+        # The trinomial variance needs promoter and detractor shares: the chain's.
+        rows = Rollup.objects.filter(
+            kind=kind, period_start=period_start, channel=first.channel
+        ).values_list("promoters", "detractors", "nps_n")
+        columns = list(zip(*rows, strict=True)) or [(0,), (0,), (0,)]
+        plus, minus, total = (sum(column) for column in columns)
+        plus_share, minus_share = (plus / total, minus / total) if total else (0.5, 0.2)
+        shares, detractors = np.full(grid.shape, plus_share), grid * minus_share
+    standard = stats.judge_many(
+        shares * grid, grid, first.target, direction, 1, detractors=detractors
+    )
+    peer_cells = [c for c in judged if c.peers is not None]
+    peers: dict[str, list[float]] = {}
+    pooled = first.pooled
+    if peer_cells and pooled is not None:
+        tau2 = peer_cells[0].tau2 or 0.0
+        peer_shares = shares if first.metric == Metric.NPS else np.full(grid.shape, pooled)
+        peers = _curves(
+            stats.judge_many(peer_shares * grid, grid, pooled, direction, 1, tau2, detractors)
+        )
+    return FunnelCurves(
+        n=grid.tolist(), target=first.target, pooled=pooled, standard=_curves(standard), peers=peers
+    )
+
+
+def branch_trends(
+    *, branch: Branch, channel: str, kind: str, until: date, periods: int = 12
+) -> dict[str, list[dict[str, Any]]]:
+    """Each metric's value per period up to ``until`` with its limits around the target
+    in force then (one query for all metrics)."""
+    rows = list(
+        Rollup.objects.filter(branch=branch, kind=kind, channel=channel, period_start__lte=until)
+        .order_by("-period_start")
+        .values("period_start", *COUNT_COLUMNS)[:periods]
+    )[::-1]
+    book = StandardBook()
+    trends: dict[str, list[dict[str, Any]]] = {}
+    for metric in Metric.values:
+        x_col, n_col = METRIC_COLUMNS[metric]
+        points: list[dict[str, Any]] = []
+        for row in rows:
+            target = book.on(row["period_start"]).get((metric, channel))
+            cell = stats.Cell(
+                row[x_col], row[n_col], row["detractors"] if metric == Metric.NPS else None
+            )
+            judged = (
+                stats.judge(cell, target.target, stats.Direction(target.direction), target.min_n)
+                if target
+                else None
+            )
+            points.append(
+                {
+                    "period_start": row["period_start"],
+                    "x": cell.x,
+                    "n": cell.n,
+                    "value": cell.value if cell.n else None,
+                    "target": target.target if target else None,
+                    "status": judged.status if judged else stats.Status.INSUFFICIENT,
+                    "limits95": judged.limits95 if judged else None,
+                    "limits998": judged.limits998 if judged else None,
+                }
+            )
+        trends[metric] = points
+    return trends
+
+
+def branch_cusum(*, branch: Branch, until: date, weeks: int = 12) -> dict[str, dict[str, Any]]:
+    """The branch's CUSUM chart per metric over the ``weeks`` weeks up to ``until``'s
+    week, day by day from the daily rollups: value, threshold and the days it signalled."""
+    last = week_start(until) + timedelta(days=6)
+    first = last - timedelta(days=weeks * 7 - 1)
+    days = [first + timedelta(days=d) for d in range(weeks * 7)]
+    counts = {
+        row["period_start"]: row
+        for row in Rollup.objects.filter(
+            branch=branch,
+            kind=PeriodKind.DAY,
+            channel=ALL_CHANNELS,
+            period_start__range=(first, last),
+        ).values("period_start", *COUNT_COLUMNS)
+    }
+    book = StandardBook()
+    standards = [book.on(day) for day in days]
+    charts: dict[str, dict[str, Any]] = {}
+    for metric in CUSUM_METRICS:
+        x_col, n_col = METRIC_COLUMNS[metric]
+        x = np.array([[counts.get(day, {}).get(x_col, 0)] for day in days], dtype=float)
+        n = np.array([[counts.get(day, {}).get(n_col, 0)] for day in days], dtype=float)
+        targets = [standard.get((metric, ALL_CHANNELS)) for standard in standards]
+        increments, h = cusum_steps(x, n, targets)
+        path, signals = stats.cusum_run(increments, h)
+        charts[metric] = {
+            "days": days,
+            "value": path[:, 0].tolist(),
+            "h": [float(v) if np.isfinite(v) else None for v in h[:, 0]],
+            "signals": [days[i] for i in np.flatnonzero(signals[:, 0])],
+        }
+    return charts

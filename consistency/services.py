@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from branches.access import branch_scope
-from branches.models import Branch, Role
+from branches.access import IntegrationPrincipal, branch_scope, is_manager
+from branches.models import Branch
 from common.events import emit
 from consistency import stats
 from consistency.models import (
@@ -407,6 +407,23 @@ def cusum_refresh(
         _flags_apply(PeriodKind.WEEK, week, by_week.get(week, []), existing.get(week, []), result)
 
 
+def cusum_steps(
+    x: np.ndarray, n: np.ndarray, targets: Sequence[Target | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each day (row) adds to each chart (column) given ``x`` of ``n`` that met the
+    metric, and each day's threshold ``h``, from the target in force that day. Failures are
+    the contacts that missed (``n - x``), or for "at most" metrics the events counted; a
+    day without a usable target adds nothing and never signals."""
+    charted = np.array([t is not None and 0 < t.target < 1 for t in targets])
+    at_most = np.array([t is not None and t.direction == stats.Direction.AT_MOST for t in targets])
+    value = np.array([t.target if t is not None else 0.5 for t in targets])
+    p0 = np.where(charted, np.where(at_most, value, 1 - value), 0.5)  # failure rate
+    failures = np.where(at_most[:, None], x, n - x)
+    increments = np.where(charted[:, None], stats.cusum_increments(failures, n, p0[:, None]), 0.0)
+    h = np.array([t.cusum_h if t is not None else np.inf for t in targets])
+    return increments, h[:, None]
+
+
 def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date, list[_Verdict]]:
     """Chart every branch in ``rows`` (day rollups) at once, one metric at a time: a
     matrix of days (from a Monday) x branches, empty days adding nothing to a chart.
@@ -432,18 +449,7 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
         x_col, n_col = METRIC_COLUMNS[metric]
         x, n = counts[x_col], counts[n_col]
         targets = [standard.get((metric, ALL_CHANNELS)) for standard in standards]
-        charted = np.array([t is not None and 0 < t.target < 1 for t in targets])
-        at_most = np.array(
-            [t is not None and t.direction == stats.Direction.AT_MOST for t in targets]
-        )
-        value = np.array([t.target if t is not None else 0.5 for t in targets])
-        p0 = np.where(charted, np.where(at_most, value, 1 - value), 0.5)  # failure rate
-        failures = np.where(at_most[:, None], x, n - x)
-        increments = np.where(
-            charted[:, None], stats.cusum_increments(failures, n, p0[:, None]), 0.0
-        )
-        h = np.array([t.cusum_h if t is not None else np.inf for t in targets])
-        path, signals = stats.cusum_run(increments, h[:, None])
+        path, signals = stats.cusum_run(*cusum_steps(x, n, targets))
         weekly_x, weekly_n, weekly_critical = (
             daily.reshape(-1, 7, len(branches)).sum(axis=1)
             for daily in (x, n, counts["critical_failures"])
@@ -623,7 +629,6 @@ TRANSITIONS: dict[str, tuple[set[str], str]] = {
     ),
     "note": (set(FlagStatus.values), ""),
 }
-MANAGERS = {Role.BRANCH_MANAGER, Role.REGIONAL_MANAGER, Role.ADMIN}
 
 
 def flag_transition(
@@ -638,7 +643,7 @@ def flag_transition(
 ) -> Flag:
     """Move a flag along open → acknowledged → action_planned → resolved, or add a note.
     Managers who may write at the flag's branch may do it; every step is recorded."""
-    if getattr(actor, "role", None) not in MANAGERS and not getattr(actor, "is_superuser", False):
+    if not is_manager(actor) or isinstance(actor, IntegrationPrincipal):
         raise PermissionDenied("Only managers work the flag queue.")
     if not branch_scope(actor, for_write=True).allows(flag.branch_id):
         raise PermissionDenied("This flag is outside your branches.")

@@ -226,6 +226,26 @@ class Judgements:
     def status(self) -> list[Status]:
         return [STATUS_CODES[code] for code in self.codes.tolist()]
 
+    def at(self, index: int, centre: float) -> Judgement:
+        """Cell ``index`` as one :class:`Judgement` (``centre``: what it was judged against)."""
+
+        def number(values: FloatArray) -> float | None:
+            value = float(values[index])
+            return None if math.isnan(value) else value
+
+        status = STATUS_CODES[int(self.codes[index])]
+        enough = status is not Status.INSUFFICIENT
+        return Judgement(
+            value=number(self.value),
+            centre=centre,
+            z=number(self.z),
+            limits95=(float(self.lower95[index]), float(self.upper95[index])) if enough else None,
+            limits998=(float(self.lower998[index]), float(self.upper998[index]))
+            if enough
+            else None,
+            status=status,
+        )
+
     def flagged(self) -> IntArray:
         """Indices of the cells beyond the 95 % limit on the bad side (warnings, alarms)."""
         return np.flatnonzero(self.codes >= 2)
@@ -346,20 +366,7 @@ def judge(
         tau2,
         None if cell.detractors is None else np.array([cell.detractors]),
     )
-
-    def number(values: FloatArray) -> float | None:
-        return None if math.isnan(values[0]) else float(values[0])
-
-    status = many.status[0]
-    enough = status is not Status.INSUFFICIENT
-    return Judgement(
-        value=number(many.value),
-        centre=centre,
-        z=number(many.z),
-        limits95=(float(many.lower95[0]), float(many.upper95[0])) if enough else None,
-        limits998=(float(many.lower998[0]), float(many.upper998[0])) if enough else None,
-        status=status,
-    )
+    return many.at(0, centre)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from crm.views import api_not_found, api_server_error, healthz
+from crm.views import api_not_found, api_server_error, healthz, home, plotly_js
 
 api_v1 = [
     path("", include("branches.api")),
@@ -14,7 +14,13 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("customers.urls")),
+    path("", include("interactions.urls")),
+    path("", include("consistency.urls")),
+    path("vendor/plotly.min.js", plotly_js, name="plotly-js"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),

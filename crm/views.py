@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import functools
+
+import plotly  # type: ignore[import-untyped]
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import etag, require_GET
+from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
+from branches.access import is_chain_admin, is_manager
 from common.api.errors import problem_response
+from consistency.models import ALL_CHANNELS, Flag, Metric, PeriodKind
+from consistency.selectors import comparison_rows, flag_queue, latest_period
 
 
 @require_GET
@@ -28,3 +38,48 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
             request, 500, "The server failed; it has been logged.", "server_error"
         )
     return defaults.server_error(request)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role's landing page: agents log at the counter; managers see how their
+    branches stand and the flags waiting for them; HQ sees the whole chain."""
+    user = request.user
+    if not is_manager(user):
+        return redirect("interaction-log")
+    kind = PeriodKind.WEEK
+    period_start = latest_period(kind)
+    region = user.regions.first() if not is_chain_admin(user) else None  # type: ignore[union-attr]
+    rows = comparison_rows(
+        actor=user,
+        kind=kind,
+        period_start=period_start,
+        channel=ALL_CHANNELS,
+        region_id=region.pk if region else None,
+    )
+    flags = flag_queue(actor=user).exclude(status__in=Flag.CLOSED)
+    return render(
+        request,
+        "crm/home.html",
+        {
+            "region": region,
+            "period_start": period_start,
+            "rows": rows,
+            "metrics": Metric.choices,
+            "flags": flags[:10],
+            "open_flags": flags.count(),
+            "is_admin": is_chain_admin(user),
+        },
+    )
+
+
+@cache_control(public=True, max_age=7 * 24 * 3600)
+@etag(lambda request: f"plotly-{plotly.__version__}")
+def plotly_js(request: HttpRequest) -> HttpResponse:
+    """The charts' plotly.js, from the plotly package itself: no CDN, works offline."""
+    return HttpResponse(_plotly_source(), content_type="text/javascript; charset=utf-8")
+
+
+@functools.cache
+def _plotly_source() -> str:
+    return get_plotlyjs()

@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
 from common.models import (
@@ -56,6 +57,9 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     consent_surveys = models.BooleanField(default=False)
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     notes = models.TextField(blank=True, default="")
+    # Who changed what and when, shown on the customer's page; bulk API writes are not
+    # recorded here (they are in the webhook outbox).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name", "id"]

@@ -37,6 +37,11 @@ def _require_staff(actor: Any) -> None:
         raise PermissionDenied("Only active staff may change customer records.")
 
 
+def _record_author(customer: Customer, actor: Any) -> None:
+    """The staff member the history entry names (an integration's key is not a user)."""
+    customer._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]
+
+
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Trim stray whitespace before validation; Customer.clean tidies e-mail and phone."""
     clean = dict(data)
@@ -52,6 +57,7 @@ def customer_create(*, actor: Any, **data: Any) -> Customer:
     reject_unknown_fields(data, CUSTOMER_EDITABLE_FIELDS)
     customer = Customer(**_normalise(data))
     customer.full_clean()
+    _record_author(customer, actor)
     customer.save()
     emit([("customer.created", customer)], actor=actor)
     return customer
@@ -67,6 +73,7 @@ def customer_update(*, actor: Any, customer: Customer, data: dict[str, Any]) -> 
     for field, value in _normalise(data).items():
         setattr(customer, field, value)
     customer.full_clean()
+    _record_author(customer, actor)
     customer.save()
     emit([("customer.updated", customer)], actor=actor)
     return customer
@@ -78,6 +85,7 @@ def customer_delete(*, actor: Any, customer: Customer) -> Customer:
     _require_staff(actor)
     if not customer.is_deleted:
         customer.deleted_at = timezone.now()
+        _record_author(customer, actor)
         customer.save(update_fields=["deleted_at"])
         emit([("customer.deleted", customer)], actor=actor)
     return customer

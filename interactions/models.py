@@ -192,3 +192,59 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
             errors["outcome"] = "An e-mail cannot be abandoned."
         if errors:
             raise ValidationError(errors)
+
+
+class CheckIn(models.Model):
+    """A walk-in waiting at the counter. "Arrived" starts the clock, "greeted" stops the
+    wait, "done" stops the handling time; finishing (or the customer walking out)
+    records the interaction with the measured timings."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="check_ins")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="check_ins"
+    )
+    label = models.CharField(
+        max_length=120, blank=True, default="", help_text="Ticket number or a short description."
+    )
+    topic = models.CharField(max_length=120, blank=True, default="")
+    arrived_at = models.DateTimeField()
+    greeted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who greeted the customer.",
+    )
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_in"
+    )
+
+    class Meta:
+        ordering = ["arrived_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(greeted_at__isnull=True) | Q(greeted_at__gte=models.F("arrived_at")),
+                name="checkin_greeted_after_arrival",
+            ),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("arrived_at")),
+                name="checkin_finished_after_arrival",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["branch", "arrived_at"],
+                condition=Q(finished_at__isnull=True),
+                name="checkin_waiting_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or (self.customer.name if self.customer else f"walk-in {self.pk}")
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.greeted_at is None and self.finished_at is None

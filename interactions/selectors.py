@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from branches.access import branch_scope
 from customers.models import Customer
 from customers.selectors import customer_get
-from interactions.models import Interaction
+from interactions.models import CheckIn, Interaction
 
 
 def _with_relations(queryset: QuerySet[Interaction]) -> QuerySet[Interaction]:
@@ -49,3 +49,18 @@ def customer_timeline(*, actor: Any, customer_id: int) -> tuple[Customer, QueryS
     customer = customer_get(actor=actor, customer_id=customer_id)
     interactions = Interaction.objects.alive().filter(customer=customer)
     return customer, _with_relations(interactions).order_by("-occurred_at", "-id")
+
+
+def check_in_queue(*, actor: Any, branch_id: int) -> QuerySet[CheckIn]:
+    """Walk-ins at the branch not yet finished, first come first: waiting, then being served."""
+    return (
+        branch_scope(actor)
+        .filter(CheckIn.objects.filter(branch_id=branch_id, finished_at__isnull=True))
+        .select_related("customer", "staff", "branch")
+        .order_by("arrived_at", "id")
+    )
+
+
+def check_in_get(*, actor: Any, pk: int) -> CheckIn:
+    """A walk-in at a branch the actor may see, or CheckIn.DoesNotExist (a 404)."""
+    return branch_scope(actor).filter(CheckIn.objects.select_related("branch")).get(pk=pk)

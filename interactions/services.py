@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,8 +15,9 @@ from common.bulk import ItemResult, bulk_upsert, item_error
 from common.events import emit
 from common.models import external_ref_filter
 from common.validation import reject_unknown_fields
-from customers.models import Customer
-from interactions.models import Interaction, Moment
+from customers.models import Channel, Customer
+from customers.services import customer_create
+from interactions.models import CheckIn, Interaction, Moment, Outcome
 
 INTERACTION_EDITABLE_FIELDS = frozenset(
     {
@@ -214,3 +216,131 @@ def interactions_upsert(
         actor=actor,
     )
     return results
+
+
+@transaction.atomic
+def interaction_log_with_new_customer(
+    *, actor: Any, customer: dict[str, Any], **data: Any
+) -> Interaction:
+    """Create the customer met at the counter and log the touchpoint with them, together:
+    either both are saved or neither. Problems with the customer come back under
+    ``customer.<field>``."""
+    try:
+        new = customer_create(actor=actor, **customer)
+    except ValidationError as error:
+        raise ValidationError(
+            {f"customer.{field}": messages for field, messages in error.message_dict.items()}
+        ) from error
+    return interaction_log(actor=actor, customer=new, **data)
+
+
+# --- walk-ins: the check-in queue --------------------------------------------------------
+
+
+def _locked_check_in(actor: Any, check_in: CheckIn) -> CheckIn:
+    locked = CheckIn.objects.select_for_update().select_related("branch").get(pk=check_in.pk)
+    _require_write_access(actor, locked.branch)
+    if locked.finished_at is not None:
+        raise ValidationError("This walk-in has already been finished.")
+    return locked
+
+
+@transaction.atomic
+def check_in_arrive(
+    *,
+    actor: Any,
+    branch: Branch,
+    customer: Customer | None = None,
+    label: str = "",
+    topic: str = "",
+    now: datetime | None = None,
+) -> CheckIn:
+    """A walk-in has arrived: the waiting clock starts now."""
+    _require_write_access(actor, branch)
+    if customer is not None and customer.is_deleted:
+        raise ValidationError({"customer": ["This customer has been deleted."]})
+    check_in = CheckIn(
+        branch=branch,
+        customer=customer,
+        label=label.strip(),
+        topic=topic.strip(),
+        arrived_at=now or timezone.now(),
+    )
+    check_in.full_clean()
+    check_in.save()
+    return check_in
+
+
+@transaction.atomic
+def check_in_greet(*, actor: Any, check_in: CheckIn, now: datetime | None = None) -> CheckIn:
+    """The first human response: the wait is over, handling starts."""
+    check_in = _locked_check_in(actor, check_in)
+    if check_in.greeted_at is not None:
+        raise ValidationError("This walk-in has already been greeted.")
+    check_in.greeted_at = max(now or timezone.now(), check_in.arrived_at)
+    check_in.staff = actor if getattr(actor, "pk", None) else None
+    check_in.save(update_fields=["greeted_at", "staff"])
+    return check_in
+
+
+@transaction.atomic
+def check_in_finish(
+    *,
+    actor: Any,
+    check_in: CheckIn,
+    outcome: str,
+    is_complaint: bool = False,
+    topic: str = "",
+    moment: Moment | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+) -> CheckIn:
+    """Done: record the face-to-face interaction with the wait and handling time measured
+    by the queue (arrived → greeted → done)."""
+    check_in = _locked_check_in(actor, check_in)
+    if check_in.greeted_at is None:
+        raise ValidationError("Greet the customer first: the wait ends with the greeting.")
+    if outcome == Outcome.ABANDONED:
+        raise ValidationError({"outcome": ["A greeted customer did not abandon: pick another."]})
+    finished = max(now or timezone.now(), check_in.greeted_at)
+    check_in.interaction = interaction_log(
+        actor=actor,
+        branch=check_in.branch,
+        customer=check_in.customer,
+        staff=check_in.staff or (actor if getattr(actor, "pk", None) else None),
+        channel=Channel.IN_PERSON,
+        occurred_at=check_in.arrived_at,
+        wait_seconds=round((check_in.greeted_at - check_in.arrived_at).total_seconds()),
+        handle_seconds=round((finished - check_in.greeted_at).total_seconds()),
+        outcome=outcome,
+        is_complaint=is_complaint,
+        topic=(topic or check_in.topic).strip(),
+        moment=moment,
+        notes=notes.strip(),
+    )
+    check_in.finished_at = finished
+    check_in.save(update_fields=["finished_at", "interaction"])
+    return check_in
+
+
+@transaction.atomic
+def check_in_walk_out(*, actor: Any, check_in: CheckIn, now: datetime | None = None) -> CheckIn:
+    """The customer left before anyone greeted them: an abandoned contact whose wait is
+    the time until they gave up."""
+    check_in = _locked_check_in(actor, check_in)
+    if check_in.greeted_at is not None:
+        raise ValidationError("This customer was greeted: finish the visit instead.")
+    left = max(now or timezone.now(), check_in.arrived_at)
+    check_in.interaction = interaction_log(
+        actor=actor,
+        branch=check_in.branch,
+        customer=check_in.customer,
+        channel=Channel.IN_PERSON,
+        occurred_at=check_in.arrived_at,
+        wait_seconds=round((left - check_in.arrived_at).total_seconds()),
+        outcome=Outcome.ABANDONED,
+        topic=check_in.topic,
+    )
+    check_in.finished_at = left
+    check_in.save(update_fields=["finished_at", "interaction"])
+    return check_in

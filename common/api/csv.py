@@ -65,6 +65,22 @@ def csv_table(columns: list[str], rows: Iterable[dict[str, Any]], filename: str)
     return response
 
 
+def csv_stream(
+    columns: list[str], rows: Iterable[dict[str, Any]], filename: str
+) -> StreamingHttpResponse:
+    """Rows (dicts, possibly a generator over a large query) streamed as CSV under a header."""
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(columns)
+        for row in rows:
+            yield writer.writerow([_cell(row.get(c)) for c in columns])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
 def csv_response(
     queryset: QuerySet[Any], serializer_class: type[BaseSerializer], filename: str
 ) -> StreamingHttpResponse:

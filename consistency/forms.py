@@ -1,0 +1,127 @@
+"""Pickers and lifecycle forms of the consistency pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+
+from branches.models import Branch, Region, Role, User
+from consistency.models import (
+    ALL_CHANNELS,
+    CHANNEL_SCOPES,
+    FlagStatus,
+    Metric,
+    PeriodKind,
+    Severity,
+    TestKind,
+)
+from consistency.rollups import month_start, week_start
+
+OPEN = "open"  # the queue's default: open, acknowledged or action planned
+
+
+class PeriodForm(forms.Form):
+    """Which period and channel a page shows; a region too where the page compares."""
+
+    kind = forms.ChoiceField(
+        label="Period",
+        choices=[c for c in PeriodKind.choices if c[0] != PeriodKind.DAY],
+        required=False,
+    )
+    period = forms.DateField(
+        label="Starting",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Any day of the week or month; empty for the latest.",
+    )
+    channel = forms.ChoiceField(choices=CHANNEL_SCOPES, required=False)
+    region = forms.ModelChoiceField(
+        queryset=Region.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label="All my branches",
+    )
+
+    def __init__(self, *args: Any, regions: QuerySet[Region] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if regions is None:
+            del self.fields["region"]
+        else:
+            self.fields["region"].queryset = regions  # type: ignore[attr-defined]
+
+    def period_start(self, latest: date) -> date:
+        """The chosen period's first day (a Monday or the 1st), else ``latest``."""
+        day = self.cleaned_data.get("period")
+        if day is None:
+            return latest
+        return week_start(day) if self.chosen_kind == PeriodKind.WEEK else month_start(day)
+
+    @property
+    def chosen_kind(self) -> str:
+        return self.cleaned_data.get("kind") or PeriodKind.WEEK
+
+    @property
+    def chosen_channel(self) -> str:
+        return self.cleaned_data.get("channel") or ALL_CHANNELS
+
+
+class FunnelForm(PeriodForm):
+    metric = forms.ChoiceField(choices=Metric.choices, required=False)
+
+    field_order = ["metric", "kind", "period", "channel", "region"]
+
+    @property
+    def chosen_metric(self) -> str:
+        return self.cleaned_data.get("metric") or Metric.RESPONSE
+
+
+class FlagFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(OPEN, "Open (not resolved)"), *FlagStatus.choices, ("", "Any")],
+        required=False,
+    )
+    severity = forms.ChoiceField(
+        label="Level", choices=[("", "Any"), *Severity.choices], required=False
+    )
+    test = forms.ChoiceField(choices=[("", "Any"), *TestKind.choices], required=False)
+    metric = forms.ChoiceField(choices=[("", "Any"), *Metric.choices], required=False)
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.none(), required=False, to_field_name="code", empty_label="Any"
+    )
+
+    def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches  # type: ignore[attr-defined]
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class PlanForm(NoteForm):
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), empty_label=None, to_field_name="username"
+    )
+    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    plan = forms.CharField(
+        label="What will be done", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, branch: Branch, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Managers who can see the branch: its own, its region's, HQ.
+        self.fields["owner"].queryset = (  # type: ignore[attr-defined]
+            User.objects.filter(is_active=True)
+            .filter(
+                Q(role=Role.BRANCH_MANAGER, branches=branch)
+                | Q(role=Role.REGIONAL_MANAGER, regions=branch.region)
+                | Q(role=Role.ADMIN)
+            )
+            .distinct()
+            .order_by("username")
+        )

@@ -1,0 +1,388 @@
+"""The consistency pages: the regional comparison, the funnel plot, a branch's trends and
+CUSUM, the flag queue and a flag's evidence with its lifecycle. Every page and its CSV
+export shows only what branches.access lets the caller see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from branches.access import branch_scope, is_manager, regions_visible_to
+from branches.models import Branch
+from common.forms import apply_errors
+from common.views import csv_or_page
+from consistency import charts
+from consistency.forms import OPEN, FlagFilterForm, FunnelForm, NoteForm, PeriodForm, PlanForm
+from consistency.models import Flag, Metric
+from consistency.selectors import (
+    MetricCell,
+    branch_cusum,
+    branch_trends,
+    comparison_rows,
+    comparison_sort,
+    consistency_index,
+    flag_queue,
+    funnel_curves,
+    latest_period,
+    metric_cells,
+    metric_trend,
+    moment_breakdown,
+)
+from consistency.services import flag_transition
+
+FLAG_PAGE_SIZE = 50
+
+
+def _bad_request(request: HttpRequest, form: Any, title: str) -> HttpResponse:
+    return render(request, "consistency/bad_query.html", {"form": form, "title": title}, status=400)
+
+
+def _default_region(request: HttpRequest, form: PeriodForm) -> Any:
+    """The region asked for; else a regional manager's own; else none (all their branches)."""
+    region = form.cleaned_data.get("region")
+    if region is None and "region" not in request.GET:
+        region = getattr(request.user, "regions", None) and request.user.regions.first()  # type: ignore[union-attr]
+    return region
+
+
+def _cell_columns(prefix: str) -> list[str]:
+    return [f"{prefix}_value", f"{prefix}_n", f"{prefix}_standard", f"{prefix}_peers"]
+
+
+@login_required
+def comparison_view(request: HttpRequest) -> HttpResponseBase:
+    """A region's branches by metric for a period and channel, against the standard and
+    the chain's peers, with the chain's consistency index."""
+    regions = regions_visible_to(request.user)
+    form = PeriodForm(request.GET, regions=regions)
+    if not form.is_valid():
+        return _bad_request(request, form, "Comparison")
+    kind = form.chosen_kind
+    region = _default_region(request, form)
+    period_start = form.period_start(latest_period(kind))
+    rows = comparison_rows(
+        actor=request.user,
+        kind=kind,
+        period_start=period_start,
+        channel=form.chosen_channel,
+        region_id=region.pk if region else None,
+    )
+    sort = request.GET.get("sort", "")
+    descending = request.GET.get("dir") != "asc"
+    if sort in Metric.values:
+        comparison_sort(rows, sort, descending)
+    index = [
+        {"period_start": i.period_start, "value": i.value, "inside": i.inside, "cells": i.cells}
+        for i in consistency_index(kind=kind, since=period_start - timedelta(weeks=26))
+        if i.period_start <= period_start
+    ]
+    csv_rows = []
+    for row in rows:
+        line: dict[str, Any] = {"branch": row.branch.code, "name": row.branch.name}
+        for metric, cell in row.cells.items():
+            line.update(
+                {
+                    f"{metric}_value": cell.value,
+                    f"{metric}_n": cell.n,
+                    f"{metric}_standard": cell.standard.status if cell.standard else "",
+                    f"{metric}_peers": cell.peers.status if cell.peers else "",
+                }
+            )
+        csv_rows.append(line)
+    return csv_or_page(
+        request,
+        "consistency/comparison.html",
+        {
+            "form": form,
+            "region": region,
+            "kind": kind,
+            "period_start": period_start,
+            "channel": form.chosen_channel,
+            "rows": rows,
+            "metrics": Metric.choices,
+            "sort": sort,
+            "descending": descending,
+            "index": index,
+            "index_figure": charts.index_figure(index),
+            "plotly": bool(index),
+        },
+        columns=["branch", "name", *(c for m in Metric.values for c in _cell_columns(m))],
+        rows=csv_rows,
+        filename=f"comparison-{period_start}",
+    )
+
+
+@login_required
+def funnel_view(request: HttpRequest) -> HttpResponseBase:
+    """One metric's funnel plot: every branch a point against the limits."""
+    regions = regions_visible_to(request.user)
+    form = FunnelForm(request.GET, regions=regions)
+    if not form.is_valid():
+        return _bad_request(request, form, "Funnel plot")
+    kind, metric, channel = form.chosen_kind, form.chosen_metric, form.chosen_channel
+    region = _default_region(request, form)
+    period_start = form.period_start(latest_period(kind))
+    branch_ids = (
+        list(Branch.objects.filter(region=region).values_list("pk", flat=True)) if region else None
+    )
+    cells = metric_cells(
+        actor=request.user,
+        kind=kind,
+        period_start=period_start,
+        metrics=[metric],
+        channels=[channel],
+        branch_ids=branch_ids,
+    )
+    curves = funnel_curves(cells, kind, period_start)
+    csv_rows = [
+        {
+            "branch": c.branch.code,
+            "x": c.x,
+            "n": c.n,
+            "value": c.value,
+            "target": c.target,
+            "standard_status": c.standard.status if c.standard else "",
+            "standard_z": c.standard.z if c.standard else None,
+            "pooled": c.pooled,
+            "peers_status": c.peers.status if c.peers else "",
+            "peers_z": c.peers.z if c.peers else None,
+        }
+        for c in cells
+    ]
+    return csv_or_page(
+        request,
+        "consistency/funnel.html",
+        {
+            "form": form,
+            "region": region,
+            "metric": metric,
+            "metric_label": Metric(metric).label,
+            "kind": kind,
+            "period_start": period_start,
+            "channel": channel,
+            "cells": sorted(cells, key=_worst_first),
+            "figure": charts.funnel_figure(cells, curves, metric),
+            "plotly": True,
+        },
+        columns=list(csv_rows[0]) if csv_rows else ["branch", "x", "n", "value"],
+        rows=csv_rows,
+        filename=f"funnel-{metric}-{period_start}",
+    )
+
+
+STATUS_RANK = {"alarm": 0, "warning": 1, "ok": 2, "insufficient": 3}
+
+
+def _worst_first(cell: MetricCell) -> tuple[int, float]:
+    """Alarms, then warnings, then the rest; within each, the furthest from the target."""
+    judged = cell.standard
+    if judged is None:
+        return (4, 0.0)
+    return (STATUS_RANK[str(judged.status)], -abs(judged.z or 0.0))
+
+
+def _branch_or_404(request: HttpRequest, code: str) -> Branch:
+    return get_object_or_404(
+        branch_scope(request.user).branches().select_related("region"), code=code
+    )
+
+
+@login_required
+def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
+    """A branch's metrics: this period's cells, each metric's trend against its limits,
+    the CUSUM charts and the moments of truth behind complaints and low scores."""
+    branch = _branch_or_404(request, code)
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return _bad_request(request, form, f"Branch {branch.code}")
+    kind, channel = form.chosen_kind, form.chosen_channel
+    period_start = form.period_start(latest_period(kind))
+    trends = branch_trends(branch=branch, channel=channel, kind=kind, until=period_start)
+    cusum = branch_cusum(branch=branch, until=period_start)
+    cells = {
+        c.metric: c
+        for c in metric_cells(
+            actor=request.user,
+            kind=kind,
+            period_start=period_start,
+            channels=[channel],
+            branch_ids=[branch.pk],
+        )
+    }
+    metrics: list[dict[str, Any]] = [
+        {
+            "metric": metric,
+            "label": label,
+            "cell": cells.get(metric),
+            "trend": trends[metric],
+            "trend_figure": charts.trend_figure(trends[metric], metric),
+            "cusum_figure": charts.cusum_figure(cusum[metric]) if metric in cusum else None,
+            "cusum_signals": cusum[metric]["signals"] if metric in cusum else [],
+        }
+        for metric, label in Metric.choices
+    ]
+    csv_rows = [
+        {
+            "metric": m["metric"],
+            "period_start": p["period_start"],
+            "x": p["x"],
+            "n": p["n"],
+            "value": p["value"],
+            "target": p["target"],
+            "status": p["status"],
+            "lower95": p["limits95"][0] if p["limits95"] else None,
+            "upper95": p["limits95"][1] if p["limits95"] else None,
+            "lower998": p["limits998"][0] if p["limits998"] else None,
+            "upper998": p["limits998"][1] if p["limits998"] else None,
+        }
+        for m in metrics
+        for p in m["trend"]
+    ]
+    return csv_or_page(
+        request,
+        "consistency/branch.html",
+        {
+            "branch": branch,
+            "form": form,
+            "kind": kind,
+            "channel": channel,
+            "period_start": period_start,
+            "metrics": metrics,
+            "moments": moment_breakdown(branch=branch, kind=kind, period_start=period_start),
+            "flags": flag_queue(actor=request.user)
+            .filter(branch=branch)
+            .exclude(status__in=Flag.CLOSED)[:20],
+            "plotly": True,
+        },
+        columns=list(csv_rows[0]) if csv_rows else ["metric", "period_start", "x", "n", "value"],
+        rows=csv_rows,
+        filename=f"branch-{branch.code}-{period_start}",
+    )
+
+
+FLAG_COLUMNS = [
+    "id", "branch", "metric", "channel", "kind", "period_start", "test", "severity", "status",
+    "x", "n", "value", "centre", "z", "critical_moments", "owner", "due_date",
+]  # fmt: skip
+
+
+def _flag_row(flag: Flag) -> dict[str, Any]:
+    return {
+        **{name: getattr(flag, name) for name in FLAG_COLUMNS},
+        "branch": flag.branch.code,
+        "owner": flag.owner.username if flag.owner else "",
+    }
+
+
+@login_required
+def flag_queue_view(request: HttpRequest) -> HttpResponseBase:
+    """Flags at the caller's branches in priority order, filtered; CSV exports them all."""
+    branches = branch_scope(request.user).branches().order_by("code")
+    data = request.GET.copy()
+    data.setdefault("status", OPEN)
+    form = FlagFilterForm(data, branches=branches)
+    if not form.is_valid():
+        return _bad_request(request, form, "Flags")
+    flags = flag_queue(actor=request.user)
+    wanted = form.cleaned_data
+    if wanted["status"] == OPEN:
+        flags = flags.exclude(status__in=Flag.CLOSED)
+    elif wanted["status"]:
+        flags = flags.filter(status=wanted["status"])
+    for name in ("severity", "test", "metric", "branch"):
+        if wanted[name]:
+            flags = flags.filter(**{name: wanted[name]})
+    page = Paginator(flags, FLAG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return csv_or_page(
+        request,
+        "consistency/flag_queue.html",
+        {"form": form, "page": page},
+        columns=FLAG_COLUMNS,
+        rows=(_flag_row(f) for f in flags.iterator(chunk_size=2000)),
+        filename="flags",
+    )
+
+
+def _flag_or_404(request: HttpRequest, pk: int) -> Flag:
+    return get_object_or_404(flag_queue(actor=request.user), pk=pk)
+
+
+def _flag_page(
+    request: HttpRequest, flag: Flag, forms: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    trend = metric_trend(
+        branch=flag.branch,
+        metric=flag.metric,
+        channel=flag.channel,
+        kind=flag.kind,
+        until=flag.period_start,
+    )
+    trends = branch_trends(
+        branch=flag.branch, channel=flag.channel, kind=flag.kind, until=flag.period_start
+    )
+    may_act = is_manager(request.user) and branch_scope(request.user, for_write=True).allows(
+        flag.branch_id
+    )
+    forms = forms or {}
+    return render(
+        request,
+        "consistency/flag_detail.html",
+        {
+            "flag": flag,
+            "trend": trend,
+            "figure": charts.trend_figure(trends[flag.metric], flag.metric),
+            "moments": moment_breakdown(
+                branch=flag.branch, kind=flag.kind, period_start=flag.period_start
+            ),
+            "events": flag.events.select_related("actor"),
+            "may_act": may_act,
+            "note_form": forms.get("note") or NoteForm(),
+            "plan_form": forms.get("plan") or PlanForm(branch=flag.branch),
+            "plotly": True,
+        },
+        status=status,
+    )
+
+
+@login_required
+def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _flag_page(request, _flag_or_404(request, pk))
+
+
+DONE = {
+    "acknowledge": "Flag acknowledged.",
+    "plan": "Action plan saved.",
+    "resolve": "Flag resolved.",
+    "note": "Note added.",
+}
+
+
+@login_required
+@require_POST
+def flag_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One lifecycle step; errors come back on the flag's page next to the fields."""
+    if action not in DONE:
+        raise Http404("No such action.")
+    flag = _flag_or_404(request, pk)
+    form: NoteForm = (
+        PlanForm(request.POST, branch=flag.branch) if action == "plan" else NoteForm(request.POST)
+    )
+    key = "plan" if action == "plan" else "note"
+    if form.is_valid():
+        try:
+            flag_transition(actor=request.user, flag=flag, action=action, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, DONE[action])
+            return redirect("flag-page", pk=flag.pk)
+    return _flag_page(request, flag, {key: form}, status=400)

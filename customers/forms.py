@@ -1,0 +1,59 @@
+"""Forms of the customer pages: search, and the profile staff edit at the counter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from branches.models import Branch
+from customers.models import Customer
+
+
+class CustomerSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a customer",
+        required=False,
+        max_length=200,
+        help_text="Name, e-mail or phone.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class TagsField(forms.Field):
+    """Tags typed as a comma-separated list."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        return [tag.strip() for tag in str(value or "").split(",") if tag.strip()]
+
+
+class CustomerForm(forms.ModelForm):
+    tags = TagsField(required=False, help_text="Separated by commas.")
+
+    class Meta:
+        model = Customer
+        fields = [
+            "name",
+            "email",
+            "phone",
+            "preferred_channel",
+            "home_branch",
+            "consent_marketing",
+            "consent_surveys",
+            "tags",
+            "notes",
+        ]
+        labels = {
+            "consent_marketing": "Agrees to marketing",
+            "consent_surveys": "Agrees to satisfaction surveys",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["home_branch"].queryset = Branch.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        self.fields["notes"].widget.attrs["rows"] = 3
