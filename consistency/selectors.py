@@ -264,6 +264,11 @@ class ComparisonRow:
     branch: Branch
     cells: dict[str, MetricCell]  # by metric
 
+    @property
+    def ordered(self) -> list[MetricCell | None]:
+        """The cells in the order of the metrics' list (None where there is no cell)."""
+        return [self.cells.get(metric) for metric in Metric.values]
+
 
 def comparison_rows(
     *, actor: Any, kind: str, period_start: date, channel: str, region_id: int | None

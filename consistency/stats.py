@@ -23,6 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -226,23 +227,23 @@ class Judgements:
     def status(self) -> list[Status]:
         return [STATUS_CODES[code] for code in self.codes.tolist()]
 
+    @cached_property
+    def _columns(self) -> tuple[list[float], ...]:
+        # Plain lists: picking one cell out of them is far cheaper than numpy indexing.
+        arrays = (self.value, self.z, self.lower95, self.upper95, self.lower998, self.upper998)
+        return tuple(array.tolist() for array in arrays)
+
     def at(self, index: int, centre: float) -> Judgement:
         """Cell ``index`` as one :class:`Judgement` (``centre``: what it was judged against)."""
-
-        def number(values: FloatArray) -> float | None:
-            value = float(values[index])
-            return None if math.isnan(value) else value
-
+        value, z, low95, high95, low998, high998 = (column[index] for column in self._columns)
         status = STATUS_CODES[int(self.codes[index])]
         enough = status is not Status.INSUFFICIENT
         return Judgement(
-            value=number(self.value),
+            value=None if math.isnan(value) else value,
             centre=centre,
-            z=number(self.z),
-            limits95=(float(self.lower95[index]), float(self.upper95[index])) if enough else None,
-            limits998=(float(self.lower998[index]), float(self.upper998[index]))
-            if enough
-            else None,
+            z=None if math.isnan(z) else z,
+            limits95=(low95, high95) if enough else None,
+            limits998=(low998, high998) if enough else None,
             status=status,
         )
 

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from branches.access import branch_scope, is_manager, regions_visible_to
@@ -52,6 +53,18 @@ def _default_region(request: HttpRequest, form: PeriodForm) -> Any:
     if region is None and "region" not in request.GET:
         region = getattr(request.user, "regions", None) and request.user.regions.first()  # type: ignore[union-attr]
     return region
+
+
+def branch_links(request: HttpRequest) -> dict[str, str]:
+    """What a table of many branches links each row with: the branch pages' common prefix
+    (one URL reversal, not one per row) and the period and channel being looked at."""
+    query = request.GET.copy()
+    for name in ("sort", "dir", "region", "format"):
+        query.pop(name, None)
+    return {
+        "branch_base": reverse("branch-page", args=["-"])[:-2],
+        "branch_query": query.urlencode(),
+    }
 
 
 def _cell_columns(prefix: str) -> list[str]:
@@ -113,6 +126,7 @@ def comparison_view(request: HttpRequest) -> HttpResponseBase:
             "descending": descending,
             "index": index,
             "index_figure": charts.index_figure(index),
+            **branch_links(request),
             "plotly": bool(index),
         },
         columns=["branch", "name", *(c for m in Metric.values for c in _cell_columns(m))],
@@ -305,7 +319,12 @@ def flag_queue_view(request: HttpRequest) -> HttpResponseBase:
     return csv_or_page(
         request,
         "consistency/flag_queue.html",
-        {"form": form, "page": page},
+        {
+            "form": form,
+            "page": page,
+            "branch_codes": [b.code for b in branches],
+            "chosen_branch": wanted["branch"].code if wanted["branch"] else "",
+        },
         columns=FLAG_COLUMNS,
         rows=(_flag_row(f) for f in flags.iterator(chunk_size=2000)),
         filename="flags",

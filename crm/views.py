@@ -16,6 +16,7 @@ from branches.access import is_chain_admin, is_manager
 from common.api.errors import problem_response
 from consistency.models import ALL_CHANNELS, Flag, Metric, PeriodKind
 from consistency.selectors import comparison_rows, flag_queue, latest_period
+from consistency.views import branch_links
 
 
 @require_GET
@@ -69,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "flags": flags[:10],
             "open_flags": flags.count(),
             "is_admin": is_chain_admin(user),
+            **branch_links(request),
         },
     )
 

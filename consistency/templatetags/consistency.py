@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from consistency.models import CHANNEL_SCOPES, Metric
 
@@ -48,3 +49,29 @@ def status_words(judgement: Any) -> str:
 @register.filter
 def channel_label(value: str) -> str:
     return str(dict(CHANNEL_SCOPES).get(value, value))
+
+
+@register.simple_tag
+def metric_cell(cell: Any) -> str:
+    """A cell of the comparison: value, n and both verdicts, in words as well as colour.
+    Built here rather than in an included template: a region's table has hundreds, and
+    every part is a number or one of our own words (nothing typed by a user)."""
+    if cell is None:
+        return mark_safe('<span class="cell status-none">\u2013<small>no data</small></span>')
+    peers = ""
+    if cell.peers is not None:
+        peers = (
+            f'<small class="badge status-{status_of(cell.peers)}">'
+            f"peers: {status_words(cell.peers)}</small>"
+        )
+    return mark_safe(  # noqa: S308
+        f'<span class="cell status-{status_of(cell.standard)}">'
+        f"<span>{metric_value(cell.value, cell.metric)}</span>"
+        f"<small>n {int(cell.n)} · vs standard: {status_words(cell.standard)}</small>{peers}</span>"
+    )
+
+
+@register.simple_tag
+def metric_cells_row(cells: list[Any]) -> str:
+    """A whole table row's cells at once (one tag call per row, not per cell)."""
+    return mark_safe("".join(f"<td>{metric_cell(cell)}</td>" for cell in cells))  # noqa: S308

@@ -18,6 +18,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 
 from consistency.models import Standard
 from consistency.services import consistency_recompute
+from interactions.demo import DEMO_PASSWORD
 from tests.web.conftest import DEMO_END
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
@@ -67,9 +68,7 @@ def foreign_requests(context: BrowserContext) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def browser_context_args(
-    browser_context_args: dict[str, Any], live_server: Any
-) -> dict[str, Any]:
+def browser_context_args(browser_context_args: dict[str, Any], live_server: Any) -> dict[str, Any]:
     """Pages open relative to the live server, in a tablet-sized window."""
     return {
         **browser_context_args,
@@ -101,7 +100,7 @@ def live_demo(transactional_db: None, tmp_path: Path) -> None:
     consistency_recompute()
 
 
-def sign_in(page: Page, username: str, password: str = "demo1234") -> None:
+def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)

@@ -1,0 +1,1 @@
+"""Measurements run on demand (see README: Benchmarks); not part of the test suite."""
