@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Min, QuerySet
@@ -99,6 +100,11 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
             places.add(origin)
     zones = dict(Branch.objects.filter(pk__in={b for b, _ in places}).values_list("pk", "timezone"))
     days_mark_dirty((b, _local_day(t, zones[b])) for b, t in places if b in zones)
+    if settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE:
+        # The embedded demo has no beat: bring the numbers up to date once the write lands.
+        from consistency.tasks import dirty_days_recompute as recompute_task
+
+        transaction.on_commit(recompute_task.delay)
 
 
 def _branch_history_mark_dirty(branch: Branch) -> None:

@@ -113,6 +113,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Recompute the stale branch-days right after each write (the embedded demo, which runs no
+# beat); elsewhere Celery beat's consistency-recompute does it every three minutes.
+CONSISTENCY_RECOMPUTE_AFTER_WRITE = env.bool("CONSISTENCY_RECOMPUTE_AFTER_WRITE", default=False)
 CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "crm.webhook_deliveries_send_due", "schedule": 30.0},
     "idempotency-purge": {"task": "crm.idempotency_records_purge", "schedule": 3600.0},

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from consistency.models import Rollup
 from customers.models import Customer
 from interactions.models import CheckIn, Interaction
 from tests.conftest import Chain
@@ -201,3 +203,13 @@ def test_editing_a_customer_is_recorded_in_their_history(chain: Chain) -> None:
     bad = client.post(f"/customers/{customer.pk}/edit/", {"name": "", "phone": "12"})
     assert bad.status_code == 400
     assert "This field is required." in bad.text
+
+
+def test_in_the_demo_a_logged_interaction_is_counted_at_once(
+    chain: Chain, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE = True
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client(chain).post("/log/", log_form(chain, is_complaint="on"))
+    week = Rollup.objects.get(branch=chain.north_a, kind="week", channel="all")
+    assert (week.contacts, week.complaints) == (1, 1)
