@@ -23,6 +23,7 @@ _STAFF_PERMISSIONS = [
     "interactions.change_interaction",
     "interactions.view_servicecycle",
     "interactions.view_moment",
+    "interactions.view_checkin",
     "consistency.view_flag",
     "consistency.view_rollup",
     "consistency.view_standard",

@@ -19,8 +19,9 @@ from django.views.decorators.http import require_POST
 
 from branches.access import branch_scope, is_manager, regions_visible_to
 from branches.models import Branch
+from common.api.csv import csv_stream
 from common.forms import apply_errors
-from common.views import csv_or_page
+from common.views import csv_or_page, wants_csv
 from consistency import charts
 from consistency.forms import OPEN, FlagFilterForm, FunnelForm, NoteForm, PeriodForm, PlanForm
 from consistency.models import Flag, Metric
@@ -204,6 +205,16 @@ def _worst_first(cell: MetricCell) -> tuple[int, float]:
     return (STATUS_RANK[str(judged.status)], -abs(judged.z or 0.0))
 
 
+MOMENT_COLUMNS = [
+    "moment", "critical", "contacts", "complaints", "complaint_rate", "csat_n", "csat_low",
+    "csat_low_rate",
+]  # fmt: skip
+
+
+def _moment_rows(moments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**m, "moment": str(m["moment"]), "critical": m["moment"].is_critical} for m in moments]
+
+
 def _branch_or_404(request: HttpRequest, code: str) -> Branch:
     return get_object_or_404(
         branch_scope(request.user).branches().select_related("region"), code=code
@@ -220,6 +231,9 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
         return _bad_request(request, form, f"Branch {branch.code}")
     kind, channel = form.chosen_kind, form.chosen_channel
     period_start = form.period_start(latest_period(kind))
+    moments = moment_breakdown(branch=branch, kind=kind, period_start=period_start)
+    if wants_csv(request) and request.GET.get("table") == "moments":
+        return csv_stream(MOMENT_COLUMNS, _moment_rows(moments), f"moments-{branch.code}")
     trends = branch_trends(branch=branch, channel=channel, kind=kind, until=period_start)
     cusum = branch_cusum(branch=branch, until=period_start)
     cells = {
@@ -271,7 +285,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
             "channel": channel,
             "period_start": period_start,
             "metrics": metrics,
-            "moments": moment_breakdown(branch=branch, kind=kind, period_start=period_start),
+            "moments": moments,
             "flags": flag_queue(actor=request.user)
             .filter(branch=branch)
             .exclude(status__in=Flag.CLOSED)[:20],
@@ -373,8 +387,40 @@ def _flag_page(
 
 
 @login_required
-def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _flag_page(request, _flag_or_404(request, pk))
+def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A flag's evidence and history; ``?format=csv`` exports its trend, or with
+    ``table=moments`` / ``table=history`` those tables."""
+    flag = _flag_or_404(request, pk)
+    if not wants_csv(request):
+        return _flag_page(request, flag)
+    table = request.GET.get("table", "trend")
+    name = f"flag-{flag.pk}-{table}"
+    if table == "moments":
+        moments = moment_breakdown(
+            branch=flag.branch, kind=flag.kind, period_start=flag.period_start
+        )
+        return csv_stream(MOMENT_COLUMNS, _moment_rows(moments), name)
+    if table == "history":
+        events = [
+            {
+                "at": e.at,
+                "who": e.actor.username if e.actor else "",
+                "action": e.action,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "note": e.note,
+            }
+            for e in flag.events.select_related("actor")
+        ]
+        return csv_stream(["at", "who", "action", "from_status", "to_status", "note"], events, name)
+    trend = metric_trend(
+        branch=flag.branch,
+        metric=flag.metric,
+        channel=flag.channel,
+        kind=flag.kind,
+        until=flag.period_start,
+    )
+    return csv_stream(["period_start", "x", "n", "value"], trend, name)
 
 
 DONE = {

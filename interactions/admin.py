@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from branches.access import branch_scope
 from branches.admin import BranchScopedListFilter
 from common.admin import DeletedFilter, SoftDeleteAdminMixin
-from interactions.models import Interaction, Moment, ServiceCycle
+from interactions.models import CheckIn, Interaction, Moment, ServiceCycle
 
 
 class MomentInline(admin.TabularInline):
@@ -84,3 +84,26 @@ class InteractionAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
         if obj is None or not allowed:
             return allowed
         return branch_scope(request.user, for_write=True).allows(obj.branch_id)
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    """The walk-in queue's record, read only: the queue page and its services write it."""
+
+    list_display = ["arrived_at", "branch", "label", "customer", "greeted_at", "finished_at"]
+    list_filter = [BranchScopedListFilter, "arrived_at"]
+    search_fields = ["label", "customer__name", "topic"]
+    list_select_related = ["branch", "customer"]
+    date_hierarchy = "arrived_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
+        return branch_scope(request.user).filter(super().get_queryset(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -132,3 +132,26 @@ def test_a_manager_works_a_flag_through_its_lifecycle(demo: dict) -> None:
     history = found(r'<ol id="flag-history">(.*?)</ol>', done.text)
     for step in ["acknowledge (open", "plan (acknowledged", "resolved): Counter retrained"]:
         assert step in history
+
+
+def test_every_table_of_the_branch_and_flag_pages_exports(demo: dict) -> None:
+    client = signed_in("bm.eas-04")
+    moments = client.get("/branches/eas-04/", {"format": "csv", "table": "moments"})
+    lines = moments.getvalue().decode().splitlines()
+    assert lines[0].startswith("moment,critical,contacts,complaints")
+    assert any("Count the money" in line for line in lines[1:])
+    trends = client.get("/branches/eas-04/", {"format": "csv"}).getvalue().decode()
+    assert trends.splitlines()[0].startswith("metric,period_start,x,n,value")
+    assert trends.count("complaint_rate,") == 8  # eight weeks of the demo
+    flag = Flag.objects.filter(branch__code="eas-04").first()
+    assert flag is not None
+    history = client.get(f"/flags/{flag.pk}/", {"format": "csv", "table": "history"})
+    assert ",opened," in history.getvalue().decode()
+    trend = client.get(f"/flags/{flag.pk}/", {"format": "csv"}).getvalue().decode()
+    assert trend.splitlines()[0] == "period_start,x,n,value"
+    assert (
+        signed_in("agent.cen-02.1")
+        .get(f"/flags/{flag.pk}/", {"format": "csv", "table": "history"})
+        .status_code
+        == 404
+    )
