@@ -42,9 +42,9 @@ from consistency.selectors import (
     MetricCell,
     consistency_index,
     flag_queue,
+    flag_trend,
     latest_period,
     metric_cells,
-    metric_trend,
     moment_breakdown,
 )
 from consistency.services import flag_transition
@@ -394,14 +394,7 @@ class FlagDetailSerializer(FlagSerializer):
 
     @extend_schema_field(TrendPointSerializer(many=True))
     def get_trend(self, flag: Flag) -> Any:
-        trend = metric_trend(
-            branch=flag.branch,
-            metric=flag.metric,
-            channel=flag.channel,
-            kind=flag.kind,
-            until=flag.period_start,
-        )
-        return TrendPointSerializer(trend, many=True).data
+        return TrendPointSerializer(flag_trend(flag), many=True).data
 
     @extend_schema_field(MomentShareSerializer(many=True))
     def get_moments(self, flag: Flag) -> Any:

@@ -197,6 +197,17 @@ def metric_trend(
     return trend
 
 
+def flag_trend(flag: Flag) -> list[dict[str, Any]]:
+    """The flagged cell's branch, metric and channel over the periods up to the flag's."""
+    return metric_trend(
+        branch=flag.branch,
+        metric=flag.metric,
+        channel=flag.channel,
+        kind=flag.kind,
+        until=flag.period_start,
+    )
+
+
 def period_bounds(branch: Branch, kind: str, period_start: date) -> tuple[datetime, datetime]:
     """A period's start and end as times, in the branch's own time zone."""
     if kind == PeriodKind.DAY:

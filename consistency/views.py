@@ -33,10 +33,10 @@ from consistency.selectors import (
     comparison_sort,
     consistency_index,
     flag_queue,
+    flag_trend,
     funnel_curves,
     latest_period,
     metric_cells,
-    metric_trend,
     moment_breakdown,
 )
 from consistency.services import flag_transition
@@ -352,13 +352,7 @@ def _flag_or_404(request: HttpRequest, pk: int) -> Flag:
 def _flag_page(
     request: HttpRequest, flag: Flag, forms: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    trend = metric_trend(
-        branch=flag.branch,
-        metric=flag.metric,
-        channel=flag.channel,
-        kind=flag.kind,
-        until=flag.period_start,
-    )
+    trend = flag_trend(flag)
     trends = branch_trends(
         branch=flag.branch, channel=flag.channel, kind=flag.kind, until=flag.period_start
     )
@@ -413,13 +407,7 @@ def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
             for e in flag.events.select_related("actor")
         ]
         return csv_stream(["at", "who", "action", "from_status", "to_status", "note"], events, name)
-    trend = metric_trend(
-        branch=flag.branch,
-        metric=flag.metric,
-        channel=flag.channel,
-        kind=flag.kind,
-        until=flag.period_start,
-    )
+    trend = flag_trend(flag)
     return csv_stream(["period_start", "x", "n", "value"], trend, name)
 
 
