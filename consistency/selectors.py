@@ -70,12 +70,11 @@ class MetricCell:
     tau2: float | None = None  # the peers' between-branch variance in this period
 
 
-def _period_rows(kind: str, period_start: date) -> list[dict[str, Any]]:
-    return list(
-        Rollup.objects.filter(kind=kind, period_start=period_start).values(
-            "branch_id", "channel", *COUNT_COLUMNS
-        )
-    )
+def _period_rows(kind: str, period_start: date, channels: list[str] | None) -> list[dict[str, Any]]:
+    rows = Rollup.objects.filter(kind=kind, period_start=period_start)
+    if channels is not None:
+        rows = rows.filter(channel__in=channels)
+    return list(rows.values("branch_id", "channel", *COUNT_COLUMNS))
 
 
 def metric_cells(
@@ -97,7 +96,7 @@ def metric_cells(
     branches = sorted(visible, key=lambda b: b.code)
     targets = StandardBook().on(period_start)
     by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for counts_row in _period_rows(kind, period_start):
+    for counts_row in _period_rows(kind, period_start, channels):
         by_channel[counts_row["channel"]].append(counts_row)
     empty = dict.fromkeys(COUNT_COLUMNS, 0)
     cells: list[MetricCell] = []
