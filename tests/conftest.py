@@ -16,6 +16,19 @@ settings.register_profile("thorough", max_examples=3000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on committed data (the browser tests' live server) run after the others, as in
+    Django's own runner: they end by emptying every table, migration-made rows included.
+    pytest-django orders them so, but the browser plugin's parametrising reorders items."""
+
+    def commits(item: pytest.Item) -> bool:
+        names = getattr(item, "fixturenames", [])
+        return "transactional_db" in names or "live_server" in names
+
+    items.sort(key=commits)
+
+
 @dataclass
 class Chain:
     """Two regions, three branches (one closed), and a staff member of every role."""

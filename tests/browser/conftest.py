@@ -108,5 +108,9 @@ def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
 
 
 def nav(page: Page, link: str) -> None:
-    """Follow a link of the main navigation bar."""
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=True).click()
+    """Follow a link of the main navigation bar, and wait until the new page (its deferred
+    scripts too) has loaded: typing into it earlier would go unheard by htmx."""
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=link, exact=True
+        ).click()
