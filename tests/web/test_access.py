@@ -35,8 +35,16 @@ def test_an_agent_cannot_reach_another_branch(demo: dict) -> None:
         "/walk-ins/?branch=eas-04",
         f"/flags/{other.pk}/",
     ]:
-        assert agent.get(path).status_code == 404, path
+        response = agent.get(path)
+        assert response.status_code == 404, path
+        assert "Not found" in response.text, path
+        assert "eas-04" not in response.text, path
     assert agent.post(f"/flags/{other.pk}/acknowledge/", {"note": "x"}).status_code == 404
+    own = Flag.objects.filter(branch__code="cen-02").first()
+    assert own is not None
+    refused = agent.post(f"/flags/{own.pk}/acknowledge/", {"note": "x"})
+    assert refused.status_code == 403
+    assert "Only managers work the flag queue." in refused.text
     assert agent.get("/flags/?branch=eas-04").status_code == 400  # not a branch they may pick
 
 
