@@ -142,9 +142,19 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
     ]
     for trace in data[2:4]:
         trace["showlegend"] = False
+    for trace in data[:5]:  # limits stay visible even for a single period
+        trace["mode"] = "lines+markers"
+        trace["marker"] = {"size": 4, "color": trace["line"]["color"]}
     return {
         "data": data,
-        "layout": {**LAYOUT, "yaxis": {"title": {"text": _axis_title(metric)}}, "height": 300},
+        "layout": {
+            **LAYOUT,
+            # One tick per period, labelled by its first day (a date axis would invent
+            # hours between the weeks).
+            "xaxis": {"type": "category"},
+            "yaxis": {"title": {"text": _axis_title(metric)}},
+            "height": 300,
+        },
     }
 
 
