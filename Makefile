@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_surveys --if-empty
 	$(BIN)/python manage.py recompute_consistency
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -79,3 +79,19 @@ class UserAdmin(DjangoUserAdmin):
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
         return ("is_superuser", "user_permissions", "groups")
+
+
+class BranchScopedReadOnlyAdmin(admin.ModelAdmin):
+    """Rows other code writes (a queue, a survey, a task): read here, within reach."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return branch_scope(request.user).filter(super().get_queryset(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

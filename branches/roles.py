@@ -29,6 +29,9 @@ _STAFF_PERMISSIONS = [
     "consistency.view_standard",
     "consistency.view_target",
     "consistency.view_consistencyindex",
+    "feedback.view_surveyinvitation",
+    "feedback.view_feedbackresponse",
+    "feedback.view_followup",
 ]
 _MANAGER_PERMISSIONS = [*_STAFF_PERMISSIONS, "interactions.delete_interaction"]
 
@@ -49,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
                 ("interactions", "moment"),
                 ("consistency", "standard"),
                 ("consistency", "target"),
+                ("feedback", "surveyrule"),
             ]
             for action in ("view", "add", "change", "delete")
         ),

@@ -31,6 +31,7 @@ class Event(models.TextChoices):
     INTERACTION_DELETED = "interaction.deleted"
     FLAG_OPENED = "flag.opened"
     FLAG_UPDATED = "flag.updated"
+    FEEDBACK_RECEIVED = "feedback.received"
 
 
 class Integration(models.Model):

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("customers.api")),
     path("", include("interactions.api")),
     path("", include("consistency.api")),
+    path("", include("feedback.api")),
     path("", include("crm.api")),
 ]
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("interactions.urls")),
     path("", include("consistency.urls")),
+    path("", include("feedback.urls")),
     path("vendor/plotly.min.js", plotly_js, name="plotly-js"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -17,6 +17,7 @@ from common.api.errors import problem_response
 from consistency.models import ALL_CHANNELS, Flag, Metric, PeriodKind
 from consistency.selectors import comparison_rows, flag_queue, latest_period
 from consistency.views import branch_links
+from feedback.selectors import follow_up_list
 
 
 @require_GET
@@ -70,6 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "flags": flags[:10],
             "open_flags": flags.count(),
             "is_admin": is_chain_admin(user),
+            "overdue_follow_ups": follow_up_list(actor=user, overdue=True).count(),
             **branch_links(request),
         },
     )

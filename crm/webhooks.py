@@ -32,6 +32,7 @@ from crm.models import (
     WebhookSubscription,
 )
 from customers.api import CustomerSerializer
+from feedback.api import FeedbackSerializer
 from interactions.api import InteractionSerializer
 
 FIRST_RETRY = timedelta(seconds=30)
@@ -41,6 +42,7 @@ PAYLOADS: dict[str, tuple[type[BaseSerializer], str]] = {
     "customer": (CustomerSerializer, Scope.CUSTOMERS_READ),
     "interaction": (InteractionSerializer, Scope.INTERACTIONS_READ),
     "flag": (FlagSerializer, Scope.ANALYTICS_READ),
+    "feedback": (FeedbackSerializer, Scope.INTERACTIONS_READ),
 }
 
 

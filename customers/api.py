@@ -24,7 +24,7 @@ from common.api.views import (
     scoped_get,
     single_write_response,
 )
-from customers.models import Channel, Customer
+from customers.models import LANGUAGES, Channel, Customer
 from customers.selectors import customer_feed, customer_list
 from customers.services import customer_delete, customers_upsert
 
@@ -46,6 +46,7 @@ class CustomerSerializer(SyncFieldsMixin, StrictSerializer):
     )
     consent_marketing = serializers.BooleanField(required=False)
     consent_surveys = serializers.BooleanField(required=False)
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False, allow_blank=True)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, max_length=50
     )

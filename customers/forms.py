@@ -45,6 +45,7 @@ class CustomerForm(forms.ModelForm):
             "home_branch",
             "consent_marketing",
             "consent_surveys",
+            "language",
             "tags",
             "notes",
         ]

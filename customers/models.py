@@ -14,6 +14,9 @@ from common.models import (
     external_ref_constraints,
 )
 
+# The languages customers are written to in (surveys); the staff UI is in English.
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+
 
 class Channel(models.TextChoices):
     """How a customer reaches the chain; shared by customers and interactions."""
@@ -55,6 +58,14 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     )
     consent_marketing = models.BooleanField(default=False)
     consent_surveys = models.BooleanField(default=False)
+    language = models.CharField(
+        max_length=8,
+        choices=LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",  # rows loaded in bulk (the demo, COPY) name only the columns they set
+        help_text="For surveys; empty: the language of the customer's browser.",
+    )
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     notes = models.TextField(blank=True, default="")
     # Who changed what and when, shown on the customer's page; bulk API writes are not

@@ -24,6 +24,7 @@ CUSTOMER_EDITABLE_FIELDS = frozenset(
         "home_branch",
         "consent_marketing",
         "consent_surveys",
+        "language",
         "tags",
         "notes",
         "source",

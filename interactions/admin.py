@@ -8,7 +8,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from branches.access import branch_scope
-from branches.admin import BranchScopedListFilter
+from branches.admin import BranchScopedListFilter, BranchScopedReadOnlyAdmin
 from common.admin import DeletedFilter, SoftDeleteAdminMixin
 from interactions.models import CheckIn, Interaction, Moment, ServiceCycle
 
@@ -87,7 +87,7 @@ class InteractionAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(BranchScopedReadOnlyAdmin):
     """The walk-in queue's record, read only: the queue page and its services write it."""
 
     list_display = ["arrived_at", "branch", "label", "customer", "greeted_at", "finished_at"]
@@ -95,15 +95,3 @@ class CheckInAdmin(admin.ModelAdmin):
     search_fields = ["label", "customer__name", "topic"]
     list_select_related = ["branch", "customer"]
     date_hierarchy = "arrived_at"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CheckIn]:
-        return branch_scope(request.user).filter(super().get_queryset(request))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

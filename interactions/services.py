@@ -75,6 +75,10 @@ def interaction_update(
     for field, value in data.items():
         setattr(interaction, field, value)
     _require_write_access(actor, interaction.branch)
+    return _changes_save(interaction, actor)
+
+
+def _changes_save(interaction: Interaction, actor: Any) -> Interaction:
     interaction.full_clean()
     interaction.save()
     emit([("interaction.updated", interaction)], actor=actor)
@@ -92,11 +96,7 @@ def interaction_delete(*, actor: Any, interaction: Interaction) -> Interaction:
     return interaction
 
 
-@transaction.atomic
-def interaction_feedback_record(
-    *, actor: Any, interaction: Interaction, csat: int | None, nps: int | None, comment: str = ""
-) -> Interaction:
-    """Attach a customer's CSAT/NPS (and comment) to the touchpoint they rate."""
+def _feedback_fields(csat: int | None, nps: int | None, comment: str) -> dict[str, Any]:
     if csat is None and nps is None and not comment:
         raise ValidationError("Give a CSAT score, an NPS score or a comment.")
     data: dict[str, Any] = {"feedback_at": timezone.now()}
@@ -106,7 +106,31 @@ def interaction_feedback_record(
         data["nps"] = nps
     if comment:
         data["feedback_comment"] = comment
+    return data
+
+
+@transaction.atomic
+def interaction_feedback_record(
+    *, actor: Any, interaction: Interaction, csat: int | None, nps: int | None, comment: str = ""
+) -> Interaction:
+    """Attach a customer's CSAT/NPS (and comment) to the touchpoint they rate."""
+    data = _feedback_fields(csat, nps, comment)
     return interaction_update(actor=actor, interaction=interaction, data=data)
+
+
+@transaction.atomic
+def interaction_feedback_from_customer(
+    *, interaction: Interaction, csat: int | None, nps: int | None, comment: str = ""
+) -> Interaction:
+    """The customer's own answer (the survey link is their proof, not a staff member's
+    reach): the same change as :func:`interaction_feedback_record`, with no actor."""
+    data = _feedback_fields(csat, nps, comment)
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    if interaction.is_deleted:
+        raise ValidationError("This interaction has been deleted.")
+    for field, value in data.items():
+        setattr(interaction, field, value)
+    return _changes_save(interaction, None)
 
 
 def _resolve_references(

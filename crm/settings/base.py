@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "customers",
     "interactions",
     "consistency",
+    "feedback",
     "crm",
 ]
 
@@ -90,6 +91,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
+# Languages customers are written to in (the survey page); the staff UI is in English.
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
 TIME_ZONE = "UTC"  # stored and computed in UTC; each branch carries its own timezone
 USE_I18N = True
 USE_TZ = True
@@ -120,6 +123,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "crm.webhook_deliveries_send_due", "schedule": 30.0},
     "idempotency-purge": {"task": "crm.idempotency_records_purge", "schedule": 3600.0},
     "consistency-recompute": {"task": "consistency.dirty_days_recompute", "schedule": 180.0},
+    "survey-invitations": {"task": "feedback.invitations_send_due", "schedule": 60.0},
 }
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -167,6 +171,11 @@ SPECTACULAR_SETTINGS = {
         "common.api.schema.add_problem_responses",
     ],
 }
+
+# Survey links in e-mails start with this (the public address of the web app).
+SURVEY_BASE_URL = env("SURVEY_BASE_URL", default="http://127.0.0.1:8000")
+# Requests to survey pages one client address may make per minute (guessing links).
+SURVEY_RATE_PER_MINUTE = env.int("SURVEY_RATE_PER_MINUTE", default=30)
 
 # Where seed_demo writes the planted divergence it built into the demo chain.
 DEMO_TRUTH_FILE = Path(env("DEMO_TRUTH_FILE", default=str(BASE_DIR / "var" / "demo_truth.json")))

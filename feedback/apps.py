@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class FeedbackConfig(AppConfig):
+    name = "feedback"
+    verbose_name = "Customer feedback"
+
+    def ready(self) -> None:
+        from common.events import domain_events
+        from feedback.services import invitations_plan_for_events
+
+        domain_events.connect(invitations_plan_for_events, dispatch_uid="feedback.plan")

@@ -1,0 +1,55 @@
+"""The survey the customer fills in, and the follow-up forms staff use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from feedback.models import FollowUpStatus
+
+
+class SurveyForm(forms.Form):
+    nps = forms.TypedChoiceField(
+        label=_("How likely are you to recommend us to a friend or colleague?"),
+        help_text=_("0 = not at all likely, 10 = extremely likely"),
+        choices=[(n, str(n)) for n in range(11)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    csat = forms.TypedChoiceField(
+        label=_("How satisfied are you with the service you received?"),
+        choices=[
+            (1, _("1: very dissatisfied")),
+            (2, _("2: dissatisfied")),
+            (3, _("3: neither")),
+            (4, _("4: satisfied")),
+            (5, _("5: very satisfied")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything you would like to tell us? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class FollowUpFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Open or claimed"), *FollowUpStatus.choices, ("all", "Any")],
+        required=False,
+    )
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+class FollowUpNoteForm(forms.Form):
+    text = forms.CharField(
+        label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -1,0 +1,209 @@
+"""The customer's voice (SPEC §2 feedback): survey rules and invitations, responses from
+the survey page or from other systems, and the follow-ups that close the loop."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from branches.models import Branch
+from common.validation import ChoiceListValidator
+from customers.models import Channel, Customer
+from interactions.models import Interaction, Outcome
+
+# A detractor (NPS 0-6) or a CSAT of 2 or less asks for a call back.
+DETRACTOR_NPS = 6
+LOW_CSAT_FOLLOW_UP = 2
+
+
+class SurveyRule(models.Model):
+    """Which touchpoints get a survey, when, and how often a customer may be asked.
+    The first active rule (by priority) that matches an interaction decides."""
+
+    name = models.CharField(max_length=120)
+    is_active = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    channels = models.JSONField(
+        default=list, validators=[ChoiceListValidator(Channel.values)],
+        help_text="Channels that trigger it; empty for all.",
+    )  # fmt: skip
+    outcomes = models.JSONField(
+        default=list, validators=[ChoiceListValidator(Outcome.values)],
+        help_text="Outcomes that trigger it; empty for all.",
+    )  # fmt: skip
+    delay_minutes = models.PositiveIntegerField(
+        default=60, help_text="How long after the interaction the invitation goes out."
+    )
+    sampling_rate = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of matching interactions surveyed (0.25 = one in four).",
+    )
+    min_days_between = models.PositiveIntegerField(
+        default=30, help_text="At most one invitation per customer in this many days."
+    )
+    expiry_days = models.PositiveIntegerField(
+        default=7, validators=[MinValueValidator(1)], help_text="The link works this long."
+    )
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sampling_rate__gte=0) & Q(sampling_rate__lte=1),
+                name="survey_rule_sampling_share",
+            ),
+            models.CheckConstraint(condition=Q(expiry_days__gte=1), name="survey_rule_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Not sent"
+    RESPONDED = "responded", "Answered"
+
+
+class SurveyInvitation(models.Model):
+    """One interaction's survey. Only a hash of the link's token is kept: the link itself
+    exists in the customer's e-mail alone."""
+
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="survey_invitation"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(SurveyRule, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    skip_reason = models.CharField(max_length=120, blank=True, default="")
+    due_at = models.DateTimeField()
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status="pending"),
+                name="invitation_due_idx",
+            ),
+            models.Index(fields=["customer", "sent_at"], name="invitation_customer_idx"),
+            models.Index(fields=["branch", "due_at"], name="invitation_branch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"survey of interaction {self.interaction_id}"
+
+
+class FeedbackResponse(models.Model):
+    """A customer's answer: from the survey page, or collected elsewhere (a kiosk, an IVR,
+    a messaging bot) and sent through the API, once per (source, external_id)."""
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="feedback_responses"
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    invitation = models.OneToOneField(
+        SurveyInvitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
+    )
+    source = models.CharField(max_length=64, default="survey")
+    external_id = models.CharField(max_length=128, blank=True, default="")
+    nps = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    csat = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="feedback_unique_external_ref",
+            ),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | Q(nps__lte=10), name="feedback_nps_0_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5),
+                name="feedback_csat_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"feedback on interaction {self.interaction_id}"
+
+    def clean(self) -> None:
+        if self.nps is None and self.csat is None and not self.comment.strip():
+            raise ValidationError("Give an NPS score, a CSAT score or a comment.")
+
+    @property
+    def needs_follow_up(self) -> bool:
+        return (self.nps is not None and self.nps <= DETRACTOR_NPS) or (
+            self.csat is not None and self.csat <= LOW_CSAT_FOLLOW_UP
+        )
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    CLOSED = "closed", "Closed"
+
+
+class FollowUp(models.Model):
+    """Call back an unhappy customer: one per interaction, due 48 hours after the answer."""
+
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="follow_up"
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="follow_ups")
+    response = models.ForeignKey(FeedbackResponse, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=120)
+    status = models.CharField(
+        max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["branch", "status", "due_at"], name="follow_up_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"follow-up of interaction {self.interaction_id}"
+
+
+class FollowUpNote(models.Model):
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, default="note")
+    text = models.TextField(blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,13 @@
+"""Thin Celery tasks of the feedback loop."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="feedback.invitations_send_due")
+def invitations_send_due() -> int:
+    """Beat task: send the survey invitations that are due; returns how many went out."""
+    from feedback.services import invitations_send_due as send
+
+    return send().sent
