@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -162,3 +162,27 @@ def test_response_rates_show_branches_never_surveyed(
     csv = signed_in(chain.admin).get("/surveys/", {"format": "csv"}).getvalue().decode()
     line = next(line for line in csv.splitlines() if line.startswith("n-a,"))
     assert line.startswith("n-a,1,1,0,0,0.0")
+
+
+def test_answers_flow_into_the_flags(chain: Chain, rule: SurveyRule) -> None:
+    from consistency.models import Flag
+    from consistency.services import dirty_days_recompute
+    from feedback.services import feedback_record
+
+    today = timezone.now().date()
+    wednesday = datetime.combine(
+        today - timedelta(days=today.weekday() + 5), time(12), tzinfo=UTC
+    )  # last week's: all thirty land in one week, whatever day the test runs
+    visits = [
+        visit(chain, consenting(), occurred_at=wednesday + timedelta(minutes=n)) for n in range(30)
+    ]
+    dirty_days_recompute()
+    assert not Flag.objects.filter(metric="csat_satisfied").exists()  # nobody answered yet
+    for interaction in visits:
+        feedback_record(actor=chain.admin, interaction=interaction, csat=2, source="kiosk")
+    dirty_days_recompute()
+    flag = Flag.objects.get(
+        branch=chain.north_a, metric="csat_satisfied", channel="all", test="standard"
+    )
+    assert (flag.x, flag.n, flag.severity) == (0, 30, "alarm")
+    assert FollowUp.objects.count() == 30
