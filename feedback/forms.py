@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -45,8 +43,9 @@ class FollowUpFilterForm(forms.Form):
     )
     overdue = forms.BooleanField(label="Overdue only", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+
+class ResponseRatesForm(forms.Form):
+    weeks = forms.IntegerField(min_value=1, max_value=52, required=False)
 
 
 class FollowUpNoteForm(forms.Form):

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from branches.access import branch_scope, is_manager
 from common.forms import apply_errors
 from common.views import csv_or_page
-from feedback.forms import FollowUpFilterForm, FollowUpNoteForm, SurveyForm
+from feedback.forms import FollowUpFilterForm, FollowUpNoteForm, ResponseRatesForm, SurveyForm
 from feedback.models import FollowUp, InvitationStatus, SurveyInvitation
 from feedback.selectors import follow_up_get, follow_up_list, invitation_by_token, response_rates
 from feedback.services import follow_up_act, survey_answer
@@ -206,10 +206,13 @@ RATE_COLUMNS = ["branch", "contacts", "invited", "skipped", "answered", "rate", 
 @login_required
 def response_rates_view(request: HttpRequest) -> HttpResponseBase:
     """Survey reach per branch over the last ``weeks`` weeks: asked, answered, rate."""
-    try:
-        weeks = max(1, min(int(request.GET.get("weeks", "4")), 52))
-    except ValueError:
-        weeks = 4
+    form = ResponseRatesForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "feedback/response_rates.html", {"form": form, "rates": [], "weeks": 4},
+            status=400,
+        )  # fmt: skip
+    weeks = form.cleaned_data["weeks"] or 4
     until = timezone.now()
     since = until - timedelta(weeks=weeks)
     rates = response_rates(actor=request.user, since=since, until=until)
@@ -228,7 +231,7 @@ def response_rates_view(request: HttpRequest) -> HttpResponseBase:
     return csv_or_page(
         request,
         "feedback/response_rates.html",
-        {"rates": rates, "weeks": weeks, "since": since},
+        {"form": form, "rates": rates, "weeks": weeks, "since": since},
         columns=RATE_COLUMNS,
         rows=rows,
         filename="survey-response-rates",

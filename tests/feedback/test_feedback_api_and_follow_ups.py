@@ -186,3 +186,9 @@ def test_answers_flow_into_the_flags(chain: Chain, rule: SurveyRule) -> None:
     )
     assert (flag.x, flag.n, flag.severity) == (0, 30, "alarm")
     assert FollowUp.objects.count() == 30
+
+
+def test_a_bad_period_for_response_rates_is_a_400(chain: Chain) -> None:
+    page = signed_in(chain.admin).get("/surveys/", {"weeks": "many"})
+    assert page.status_code == 400
+    assert "Enter a whole number." in page.text
