@@ -20,8 +20,8 @@ LAYOUT: dict[str, Any] = {
 }
 
 
-def _scale(metric: str, value: float | None) -> float | None:
-    """Shares as percent; NPS as points from -100 to 100."""
+def _scale(value: float | None) -> float | None:
+    """Shares as percent, NPS as points from -100 to 100: both are the value times 100."""
     return None if value is None else round(value * 100, 2)
 
 
@@ -57,7 +57,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
                         **_line(
                             name,
                             n,
-                            [_scale(metric, v) for v in curves.standard[f"{side}{key}"]],
+                            [_scale(v) for v in curves.standard[f"{side}{key}"]],
                             dash,
                             "#1f5fbf",
                         ),
@@ -72,7 +72,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
                         **_line(
                             "Peers 95 %",
                             n,
-                            [_scale(metric, v) for v in curves.peers[f"{side}95"]],
+                            [_scale(v) for v in curves.peers[f"{side}95"]],
                             "dot",
                             "#7a3db8",
                         ),
@@ -80,9 +80,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
                         "legendgroup": "peers",
                     }
                 )
-        data.append(
-            _line("Target", [n[0], n[-1]], [_scale(metric, curves.target)] * 2, "solid", "#14213d")
-        )
+        data.append(_line("Target", [n[0], n[-1]], [_scale(curves.target)] * 2, "solid", "#14213d"))
     shown = [c for c in cells if c.n]
     data.append(
         {
@@ -90,7 +88,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
             "mode": "markers+text",
             "name": "Branches",
             "x": [c.n for c in shown],
-            "y": [_scale(metric, c.value) for c in shown],
+            "y": [_scale(c.value) for c in shown],
             "text": [c.branch.code for c in shown],
             "textposition": "top center",
             "textfont": {"size": 10},
@@ -120,20 +118,20 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
     x = [p["period_start"].isoformat() for p in points]
 
     def limit(key: str, side: int) -> list[float | None]:
-        return [_scale(metric, p[key][side]) if p[key] else None for p in points]
+        return [_scale(p[key][side]) if p[key] else None for p in points]
 
     data = [
         _line("99.8 % limit", x, limit("limits998", 0), "solid", "#c0392b"),
         _line("95 % limit", x, limit("limits95", 0), "dash", "#b07800"),
         _line("95 % limit (upper)", x, limit("limits95", 1), "dash", "#b07800"),
         _line("99.8 % limit (upper)", x, limit("limits998", 1), "solid", "#c0392b"),
-        _line("Target", x, [_scale(metric, p["target"]) for p in points], "dot", "#14213d"),
+        _line("Target", x, [_scale(p["target"]) for p in points], "dot", "#14213d"),
         {
             "type": "scatter",
             "mode": "lines+markers",
             "name": "Branch",
             "x": x,
-            "y": [_scale(metric, p["value"]) for p in points],
+            "y": [_scale(p["value"]) for p in points],
             "line": {"color": "#1f5fbf", "width": 2.5},
             "marker": {"size": 8, "color": [COLOURS[str(p["status"])] for p in points]},
             "customdata": [p["n"] for p in points],
@@ -199,7 +197,7 @@ def index_figure(rows: list[dict[str, Any]]) -> dict:
                 "mode": "lines+markers",
                 "name": "Consistency index",
                 "x": [r["period_start"].isoformat() for r in rows],
-                "y": [_scale("", r["value"]) for r in rows],
+                "y": [_scale(r["value"]) for r in rows],
                 "line": {"color": "#1f5fbf"},
             }
         ],

@@ -170,41 +170,15 @@ def latest_period(kind: str) -> date:
     return month_start(today) if kind == PeriodKind.MONTH else today
 
 
-def metric_trend(
-    *, branch: Branch, metric: str, channel: str, kind: str, until: date, periods: int = 12
-) -> list[dict[str, Any]]:
-    """The branch's x, n and value for the ``periods`` periods up to ``until``."""
-    x_col, n_col = METRIC_COLUMNS[metric]
-    rows = (
-        Rollup.objects.filter(branch=branch, kind=kind, channel=channel, period_start__lte=until)
-        .order_by("-period_start")
-        .values("period_start", x_col, n_col, "detractors")[:periods]
-    )
-    trend = []
-    for row in reversed(list(rows)):
-        cell = stats.Cell(
-            row[x_col], row[n_col], row["detractors"] if metric == Metric.NPS else None
-        )
-        trend.append(
-            {
-                "period_start": row["period_start"],
-                "x": cell.x,
-                "n": cell.n,
-                "value": cell.value if cell.n else None,
-            }
-        )
-    return trend
-
-
 def flag_trend(flag: Flag) -> list[dict[str, Any]]:
     """The flagged cell's branch, metric and channel over the periods up to the flag's."""
-    return metric_trend(
+    return branch_trends(
         branch=flag.branch,
-        metric=flag.metric,
         channel=flag.channel,
         kind=flag.kind,
         until=flag.period_start,
-    )
+        metrics=[flag.metric],
+    )[flag.metric]
 
 
 def period_bounds(branch: Branch, kind: str, period_start: date) -> tuple[datetime, datetime]:
@@ -364,10 +338,16 @@ def funnel_curves(cells: list[MetricCell], kind: str, period_start: date) -> Fun
 
 
 def branch_trends(
-    *, branch: Branch, channel: str, kind: str, until: date, periods: int = 12
+    *,
+    branch: Branch,
+    channel: str,
+    kind: str,
+    until: date,
+    periods: int = 12,
+    metrics: list[str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Each metric's value per period up to ``until`` with its limits around the target
-    in force then (one query for all metrics)."""
+    """Each metric's (or each of ``metrics``') x, n and value per period up to ``until``,
+    with its status and limits around the target in force then (one query for all)."""
     rows = list(
         Rollup.objects.filter(branch=branch, kind=kind, channel=channel, period_start__lte=until)
         .order_by("-period_start")
@@ -375,7 +355,7 @@ def branch_trends(
     )[::-1]
     book = StandardBook()
     trends: dict[str, list[dict[str, Any]]] = {}
-    for metric in Metric.values:
+    for metric in metrics or Metric.values:
         x_col, n_col = METRIC_COLUMNS[metric]
         points: list[dict[str, Any]] = []
         for row in rows:

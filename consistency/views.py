@@ -26,6 +26,7 @@ from consistency import charts
 from consistency.forms import OPEN, FlagFilterForm, FunnelForm, NoteForm, PeriodForm, PlanForm
 from consistency.models import Flag, Metric
 from consistency.selectors import (
+    ComparisonRow,
     MetricCell,
     branch_cusum,
     branch_trends,
@@ -68,8 +69,25 @@ def branch_links(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def _cell_columns(prefix: str) -> list[str]:
-    return [f"{prefix}_value", f"{prefix}_n", f"{prefix}_standard", f"{prefix}_peers"]
+COMPARISON_COLUMNS = [
+    "branch",
+    "name",
+    *(f"{m}_{part}" for m in Metric.values for part in ("value", "n", "standard", "peers")),
+]
+
+
+def _comparison_line(row: ComparisonRow) -> dict[str, Any]:
+    line: dict[str, Any] = {"branch": row.branch.code, "name": row.branch.name}
+    for metric, cell in row.cells.items():
+        line.update(
+            {
+                f"{metric}_value": cell.value,
+                f"{metric}_n": cell.n,
+                f"{metric}_standard": cell.standard.status if cell.standard else "",
+                f"{metric}_peers": cell.peers.status if cell.peers else "",
+            }
+        )
+    return line
 
 
 @login_required
@@ -99,19 +117,6 @@ def comparison_view(request: HttpRequest) -> HttpResponseBase:
         for i in consistency_index(kind=kind, since=period_start - timedelta(weeks=26))
         if i.period_start <= period_start
     ]
-    csv_rows = []
-    for row in rows:
-        line: dict[str, Any] = {"branch": row.branch.code, "name": row.branch.name}
-        for metric, cell in row.cells.items():
-            line.update(
-                {
-                    f"{metric}_value": cell.value,
-                    f"{metric}_n": cell.n,
-                    f"{metric}_standard": cell.standard.status if cell.standard else "",
-                    f"{metric}_peers": cell.peers.status if cell.peers else "",
-                }
-            )
-        csv_rows.append(line)
     return csv_or_page(
         request,
         "consistency/comparison.html",
@@ -130,8 +135,8 @@ def comparison_view(request: HttpRequest) -> HttpResponseBase:
             **branch_links(request),
             "plotly": bool(index),
         },
-        columns=["branch", "name", *(c for m in Metric.values for c in _cell_columns(m))],
-        rows=csv_rows,
+        columns=COMPARISON_COLUMNS,
+        rows=(_comparison_line(row) for row in rows),
         filename=f"comparison-{period_start}",
     )
 
@@ -158,7 +163,7 @@ def funnel_view(request: HttpRequest) -> HttpResponseBase:
         branch_ids=branch_ids,
     )
     curves = funnel_curves(cells, kind, period_start)
-    csv_rows = [
+    csv_rows = (
         {
             "branch": c.branch.code,
             "x": c.x,
@@ -172,7 +177,7 @@ def funnel_view(request: HttpRequest) -> HttpResponseBase:
             "peers_z": c.peers.z if c.peers else None,
         }
         for c in cells
-    ]
+    )
     return csv_or_page(
         request,
         "consistency/funnel.html",
@@ -188,12 +193,20 @@ def funnel_view(request: HttpRequest) -> HttpResponseBase:
             "figure": charts.funnel_figure(cells, curves, metric),
             "plotly": True,
         },
-        columns=list(csv_rows[0]) if csv_rows else ["branch", "x", "n", "value"],
+        columns=FUNNEL_COLUMNS,
         rows=csv_rows,
         filename=f"funnel-{metric}-{period_start}",
     )
 
 
+FUNNEL_COLUMNS = [
+    "branch", "x", "n", "value", "target", "standard_status", "standard_z", "pooled",
+    "peers_status", "peers_z",
+]  # fmt: skip
+TREND_COLUMNS = [
+    "metric", "period_start", "x", "n", "value", "target", "status", "lower95", "upper95",
+    "lower998", "upper998",
+]  # fmt: skip
 STATUS_RANK = {"alarm": 0, "warning": 1, "ok": 2, "insufficient": 3}
 
 
@@ -258,7 +271,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
         }
         for metric, label in Metric.choices
     ]
-    csv_rows = [
+    csv_rows = (
         {
             "metric": m["metric"],
             "period_start": p["period_start"],
@@ -274,7 +287,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
         }
         for m in metrics
         for p in m["trend"]
-    ]
+    )
     return csv_or_page(
         request,
         "consistency/branch.html",
@@ -291,7 +304,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
             .exclude(status__in=Flag.CLOSED)[:20],
             "plotly": True,
         },
-        columns=list(csv_rows[0]) if csv_rows else ["metric", "period_start", "x", "n", "value"],
+        columns=TREND_COLUMNS,
         rows=csv_rows,
         filename=f"branch-{branch.code}-{period_start}",
     )
@@ -353,9 +366,6 @@ def _flag_page(
     request: HttpRequest, flag: Flag, forms: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
     trend = flag_trend(flag)
-    trends = branch_trends(
-        branch=flag.branch, channel=flag.channel, kind=flag.kind, until=flag.period_start
-    )
     may_act = is_manager(request.user) and branch_scope(request.user, for_write=True).allows(
         flag.branch_id
     )
@@ -366,7 +376,7 @@ def _flag_page(
         {
             "flag": flag,
             "trend": trend,
-            "figure": charts.trend_figure(trends[flag.metric], flag.metric),
+            "figure": charts.trend_figure(trend, flag.metric),
             "moments": moment_breakdown(
                 branch=flag.branch, kind=flag.kind, period_start=flag.period_start
             ),

@@ -8,6 +8,7 @@ from django import forms
 
 from branches.models import Branch
 from customers.models import Customer
+from customers.services import CUSTOMER_EDITABLE_FIELDS
 
 
 class CustomerSearchForm(forms.Form):
@@ -37,18 +38,8 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "name",
-            "email",
-            "phone",
-            "preferred_channel",
-            "home_branch",
-            "consent_marketing",
-            "consent_surveys",
-            "language",
-            "tags",
-            "notes",
-        ]
+        # What staff may edit is what the service accepts, less the integrations' reference.
+        fields = sorted(CUSTOMER_EDITABLE_FIELDS - {"source", "external_id"})
         labels = {
             "consent_marketing": "Agrees to marketing",
             "consent_surveys": "Agrees to satisfaction surveys",

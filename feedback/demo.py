@@ -20,7 +20,7 @@ from feedback.models import (
     SurveyInvitation,
     SurveyRule,
 )
-from feedback.services import FOLLOW_UP_HOURS, survey_url
+from feedback.services import follow_up_fields, survey_url
 from feedback.tokens import sampled, token_new
 from interactions.models import Interaction
 
@@ -97,21 +97,7 @@ def demo_surveys_seed(*, live_links: int = 3) -> SurveyDemo:
         for invitation, interaction in answers
     )
     follow_ups = FollowUp.objects.bulk_create(
-        FollowUp(
-            interaction_id=response.interaction_id,
-            branch_id=response.branch_id,
-            response=response,
-            reason=", ".join(
-                part
-                for part in (
-                    f"NPS {response.nps}" if response.nps is not None else "",
-                    f"CSAT {response.csat}" if response.csat is not None else "",
-                )
-                if part
-            ),
-            opened_at=response.received_at,
-            due_at=response.received_at + timedelta(hours=FOLLOW_UP_HOURS),
-        )
+        FollowUp(interaction_id=response.interaction_id, **follow_up_fields(response))
         for response in responses
         if response.needs_follow_up
     )

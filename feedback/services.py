@@ -184,6 +184,22 @@ def invitations_send_due(*, now: datetime | None = None, batch: int = SEND_BATCH
 # --- answers -----------------------------------------------------------------------------
 
 
+def follow_up_fields(response: FeedbackResponse) -> dict[str, Any]:
+    """What a follow-up of an unhappy answer holds: the answer, why, and when it is due."""
+    scores = [
+        f"{name} {score}"
+        for name, score in (("NPS", response.nps), ("CSAT", response.csat))
+        if score is not None
+    ]
+    return {
+        "branch_id": response.branch_id,
+        "response": response,
+        "reason": ", ".join(scores),
+        "opened_at": response.received_at,
+        "due_at": response.received_at + timedelta(hours=FOLLOW_UP_HOURS),
+    }
+
+
 def _response_save(response: FeedbackResponse) -> FeedbackResponse:
     """Store an answer, put it into the interaction's numbers (which marks its branch-day
     for the rollups), open a follow-up for an unhappy customer, and announce it."""
@@ -196,20 +212,8 @@ def _response_save(response: FeedbackResponse) -> FeedbackResponse:
         comment=response.comment,
     )
     if response.needs_follow_up:
-        reasons = []
-        if response.nps is not None:
-            reasons.append(f"NPS {response.nps}")
-        if response.csat is not None:
-            reasons.append(f"CSAT {response.csat}")
         FollowUp.objects.get_or_create(
-            interaction=response.interaction,
-            defaults={
-                "branch_id": response.branch_id,
-                "response": response,
-                "reason": ", ".join(reasons),
-                "opened_at": response.received_at,
-                "due_at": response.received_at + timedelta(hours=FOLLOW_UP_HOURS),
-            },
+            interaction=response.interaction, defaults=follow_up_fields(response)
         )
     emit([("feedback.received", response)])
     return response

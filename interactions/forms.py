@@ -103,9 +103,7 @@ class InteractionLogForm(BranchFormMixin, forms.Form):
         branch, started = data.get("branch"), data.get("occurred_at")
         if branch is not None and started is not None:
             # The clock on the wall is the branch's: read the time typed in its zone.
-            data["occurred_at"] = timezone.make_aware(
-                timezone.make_naive(started).replace(tzinfo=None), branch.tzinfo
-            )
+            data["occurred_at"] = timezone.make_aware(timezone.make_naive(started), branch.tzinfo)
         return data
 
     def chosen_customer(self) -> Customer | None:

@@ -68,17 +68,21 @@ def interaction_update(
 ) -> Interaction:
     """Change an interaction; moving it to another branch needs write access at both."""
     reject_unknown_fields(data, INTERACTION_EDITABLE_FIELDS)
+    return _interaction_change(interaction, data, actor, check_reach=True)
+
+
+def _interaction_change(
+    interaction: Interaction, data: dict[str, Any], actor: Any, *, check_reach: bool
+) -> Interaction:
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
     if interaction.is_deleted:
         raise ValidationError("This interaction has been deleted and cannot be edited.")
-    _require_write_access(actor, interaction.branch)
+    if check_reach:
+        _require_write_access(actor, interaction.branch)
     for field, value in data.items():
         setattr(interaction, field, value)
-    _require_write_access(actor, interaction.branch)
-    return _changes_save(interaction, actor)
-
-
-def _changes_save(interaction: Interaction, actor: Any) -> Interaction:
+    if check_reach:
+        _require_write_access(actor, interaction.branch)
     interaction.full_clean()
     interaction.save()
     emit([("interaction.updated", interaction)], actor=actor)
@@ -125,12 +129,7 @@ def interaction_feedback_from_customer(
     """The customer's own answer (the survey link is their proof, not a staff member's
     reach): the same change as :func:`interaction_feedback_record`, with no actor."""
     data = _feedback_fields(csat, nps, comment)
-    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
-    if interaction.is_deleted:
-        raise ValidationError("This interaction has been deleted.")
-    for field, value in data.items():
-        setattr(interaction, field, value)
-    return _changes_save(interaction, None)
+    return _interaction_change(interaction, data, None, check_reach=False)
 
 
 def _resolve_references(

@@ -47,6 +47,7 @@ from interactions.services import (
 )
 
 PAGE_SIZE = 50
+QUEUE_COLUMNS = ["id", "who", "topic", "arrived_at", "greeted_at", "staff"]
 INTERACTION_COLUMNS = [
     "id",
     "occurred_at",
@@ -68,7 +69,7 @@ INTERACTION_COLUMNS = [
 
 def _pick_branch(request: HttpRequest, branches: QuerySet[Branch]) -> Branch:
     """The branch named by ``?branch=``, else the first one; 404 outside the caller's reach."""
-    code = request.GET.get("branch") or request.POST.get("branch_code")
+    code = request.GET.get("branch")
     branch = branches.filter(code=code).first() if code else branches.order_by("code").first()
     if branch is None:
         raise Http404("No such branch.")
@@ -136,10 +137,8 @@ def interaction_log_view(request: HttpRequest) -> HttpResponse:
                 f"{interaction.branch.code} ({interaction.get_outcome_display().lower()}).",
             )
             return redirect("interaction-log")
-    chosen = form.chosen_customer() if form.is_bound and form.is_valid() else None
-    if form.is_bound and chosen is None:
-        value = request.POST.get("customer", "")
-        chosen = Customer.objects.alive().filter(pk=value).first() if value.isdigit() else None
+    # A customer already picked stays picked when the form comes back with errors.
+    chosen = form.chosen_customer() if form.is_bound else None
     recent = interaction_list(actor=request.user).filter(branch__in=branches)[:10]
     return render(
         request,
@@ -231,7 +230,7 @@ def check_in_queue_view(request: HttpRequest) -> HttpResponseBase:
             messages.success(request, f"{check_in} is waiting: the clock is running.")
             return redirect(f"{reverse('checkin-queue')}?branch={check_in.branch.code}")
     queue = list(check_in_queue(actor=request.user, branch_id=branch.pk))
-    rows = [
+    rows = (
         {
             "id": c.pk,
             "who": str(c),
@@ -241,7 +240,7 @@ def check_in_queue_view(request: HttpRequest) -> HttpResponseBase:
             "staff": c.staff.username if c.staff else "",
         }
         for c in queue
-    ]
+    )
     return csv_or_page(
         request,
         "interactions/queue.html",
@@ -252,11 +251,9 @@ def check_in_queue_view(request: HttpRequest) -> HttpResponseBase:
             "waiting": [c for c in queue if c.greeted_at is None],
             "serving": [c for c in queue if c.greeted_at is not None],
             "finish_form": CheckInFinishForm(),
-            "chosen": form.cleaned_data.get("customer")
-            if form.is_bound and form.is_valid()
-            else None,
+            "chosen": form.cleaned_data.get("customer") if form.is_bound else None,
         },
-        columns=list(rows[0]) if rows else ["id", "who", "topic", "arrived_at", "greeted_at"],
+        columns=QUEUE_COLUMNS,
         rows=rows,
         filename=f"walk-ins-{branch.code}",
         status=400 if form.errors else 200,

@@ -86,14 +86,5 @@ def csv_response(
 ) -> StreamingHttpResponse:
     """Every row of ``queryset``, in its order, serialised like the JSON API, streamed."""
     columns = list(serializer_class().fields)  # type: ignore[attr-defined]
-
-    def rows() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(columns)
-        for instance in queryset.iterator(chunk_size=2000):
-            data = serializer_class(instance).data
-            yield writer.writerow([_cell(data.get(c)) for c in columns])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    rows = (serializer_class(instance).data for instance in queryset.iterator(chunk_size=2000))
+    return csv_stream(columns, rows, filename)

@@ -23,11 +23,6 @@ def metric_value(value: float | None, metric: str) -> str:
 
 
 @register.filter
-def get(mapping: dict[str, Any], key: str) -> Any:
-    return mapping.get(key)
-
-
-@register.filter
 def status_of(judgement: Any) -> str:
     """The CSS status of a judgement: insufficient data when there is none."""
     return str(judgement.status) if judgement is not None else "insufficient"
