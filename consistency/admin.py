@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from branches.access import branch_scope
 from branches.admin import BranchScopedListFilter
+from common.admin import AuditHistoryAdminMixin
 from consistency.models import ConsistencyIndex, DirtyDay, Flag, FlagEvent, Rollup, Standard, Target
 
 
@@ -20,7 +21,7 @@ class TargetInline(admin.TabularInline):
 
 
 @admin.register(Standard)
-class StandardAdmin(admin.ModelAdmin):
+class StandardAdmin(AuditHistoryAdminMixin, admin.ModelAdmin):
     list_display = ["name", "effective_from"]
     search_fields = ["name"]
     inlines = [TargetInline]
@@ -47,7 +48,17 @@ class BranchScopedReadOnlyAdmin(ReadOnlyAdmin):
 class FlagEventInline(admin.TabularInline):
     model = FlagEvent
     extra = 0
-    readonly_fields = ["at", "actor", "action", "from_status", "to_status", "note"]
+    readonly_fields = [
+        "at",
+        "actor",
+        "action",
+        "from_status",
+        "to_status",
+        "note",
+        "changed_via",
+        "changed_by_integration",
+        "changed_from",
+    ]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
+from common.audit import AuditStamp
 from consistency.stats import Cell, Direction
 from customers.models import Channel
 
@@ -44,6 +46,7 @@ class Standard(models.Model):
     effective_from = models.DateField(unique=True)
     notes = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords(bases=[AuditStamp])
 
     class Meta:
         ordering = ["-effective_from"]
@@ -72,6 +75,7 @@ class Target(models.Model):
     cusum_h = models.FloatField(
         default=4.0, help_text="CUSUM decision threshold (see benchmarks/cusum_calibration.py)."
     )
+    history = HistoricalRecords(bases=[AuditStamp])
 
     class Meta:
         ordering = ["metric", "channel"]
@@ -261,8 +265,9 @@ class Flag(models.Model):
         return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
 
 
-class FlagEvent(models.Model):
-    """Who did what to a flag, and when (the system's own updates have no actor)."""
+class FlagEvent(AuditStamp):
+    """Who did what to a flag, when and from where (the engine's own updates have no actor
+    and come from the system)."""
 
     flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from branches.access import branch_scope
 from branches.models import Branch
+from common.audit import history_entries
 from consistency import stats
 from consistency.models import (
     ALL_CHANNELS,
@@ -27,6 +28,8 @@ from consistency.models import (
     PeriodKind,
     Rollup,
     Severity,
+    Standard,
+    Target,
 )
 from consistency.rollups import month_start, next_month, week_start
 from consistency.services import CUSUM_METRICS, StandardBook, cusum_steps
@@ -416,3 +419,39 @@ def branch_cusum(*, branch: Branch, until: date, weeks: int = 12) -> dict[str, d
             "signals": [days[i] for i in np.flatnonzero(signals[:, 0])],
         }
     return charts
+
+
+def flag_history(flag: Flag) -> list[dict[str, Any]]:
+    """The flag's events as audit entries (the shape of common.audit.history_entries),
+    newest first."""
+    events = flag.events.select_related("actor").order_by("-at", "-id")
+    return [
+        {
+            "at": e.at,
+            "action": e.action,
+            "user": e.actor.get_username() if e.actor else None,
+            "via": e.changed_via,
+            "integration": e.changed_by_integration,
+            "address": e.changed_from,
+            "source": e.source_label,
+            "changes": {"status": [e.from_status, e.to_status]}
+            if e.from_status != e.to_status
+            else {},
+            "note": e.note,
+        }
+        for e in events
+    ]
+
+
+def standard_history(standard: Standard) -> list[dict[str, Any]]:
+    """Changes to a version of the standard and to each of its targets (removed ones
+    too), newest first; a target's entries are labelled with its metric and channel."""
+    entries = history_entries(standard.history.all())
+    target_rows = Target.history.filter(standard_id=standard.pk)
+    for target_id in target_rows.values_list("id", flat=True).distinct():
+        rows = Target.history.filter(id=target_id)
+        latest = rows.order_by("-history_date").first()
+        for entry in history_entries(rows):
+            entry["action"] = f"target {latest.metric}/{latest.channel} {entry['action']}"
+            entries.append(entry)
+    return sorted(entries, key=lambda e: e["at"], reverse=True)

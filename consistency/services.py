@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from branches.access import IntegrationPrincipal, branch_scope, is_manager
 from branches.models import Branch
+from common.audit import current_audit
 from common.events import emit
+from common.queueing import enqueue
 from consistency import stats
 from consistency.models import (
     ALL_CHANNELS,
@@ -104,7 +106,7 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
         # The embedded demo has no beat: bring the numbers up to date once the write lands.
         from consistency.tasks import dirty_days_recompute as recompute_task
 
-        transaction.on_commit(recompute_task.delay)
+        transaction.on_commit(lambda: enqueue(recompute_task))
 
 
 def _branch_history_mark_dirty(branch: Branch) -> None:
@@ -692,6 +694,7 @@ def flag_transition(
             from_status=previous,
             to_status=flag.status,
             note=note.strip() or (plan.strip() if action == "plan" else ""),
+            **current_audit().stamp(),
         )
         emit([("flag.updated", flag)], actor=actor)
     return flag

@@ -409,6 +409,7 @@ def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
             {
                 "at": e.at,
                 "who": e.actor.username if e.actor else "",
+                "from": e.source_label,
                 "action": e.action,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
@@ -416,7 +417,8 @@ def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
             }
             for e in flag.events.select_related("actor")
         ]
-        return csv_stream(["at", "who", "action", "from_status", "to_status", "note"], events, name)
+        columns = ["at", "who", "from", "action", "from_status", "to_status", "note"]
+        return csv_stream(columns, events, name)
     trend = flag_trend(flag)
     return csv_stream(["period_start", "x", "n", "value"], trend, name)
 

@@ -2,20 +2,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
+from django.template.response import TemplateResponse
 
 from crm.models import ApiKey, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from crm.services import api_key_create, api_key_revoke
+from crm.privacy import customer_erase, customer_export
+from crm.services import api_key_create, api_key_revoke, api_key_rotate
 from crm.webhooks import webhook_delivery_redeliver
+from customers.admin import CustomerAdmin
+from customers.models import Customer
 
 
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -45,14 +52,45 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "integration", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "__str__",
+        "integration",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["integration"]
-    readonly_fields = ["integration", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "integration",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "replaced_by",
+    ]
     exclude = ["hashed_key"]
-    actions = ["revoke"]
+    actions = ["rotate", "revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Rotate: a new key now, the old one expires after the grace period")
+    def rotate(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset.select_related("integration"):
+            try:
+                _, key = api_key_rotate(api_key=api_key)
+            except ValidationError as exc:
+                self.message_user(request, f"{api_key}: {exc.messages[0]}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"New key for {api_key.integration}: {key} — copy it now, it is not stored. "
+                f"The old key crm_{api_key.prefix}_… keeps working for "
+                f"{settings.API_KEY_ROTATION_GRACE_HOURS} hours.",
+                messages.WARNING,
+            )
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
@@ -109,3 +147,55 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset:
             webhook_delivery_redeliver(delivery=delivery)
         self.message_user(request, f"Queued {queryset.count()} delivery(ies) again.")
+
+
+class PrivacyCustomerAdmin(CustomerAdmin):
+    """The customer admin with the GDPR actions (they live here, in the layer that sees
+    every app holding customer data)."""
+
+    actions = ["export_gdpr", "erase_gdpr"]
+
+    @admin.action(description="Export the selected customer's data (GDPR, JSON)")
+    def export_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
+        if queryset.count() != 1:
+            self.message_user(request, "Export one customer at a time.", messages.ERROR)
+            return None
+        customer = queryset.get()
+        try:
+            data = customer_export(actor=request.user, customer=customer)
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        response = JsonResponse(data, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        return response
+
+    @admin.action(description="Erase the selected customers' personal data (GDPR)")
+    def erase_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/customers/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Erase personal data?",
+                    "customers": queryset,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        erased = 0
+        for customer in queryset:
+            try:
+                customer_erase(actor=request.user, customer=customer)
+                erased += 1
+            except (PermissionDenied, ValidationError) as exc:
+                message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{customer}: {message}", messages.ERROR)
+        if erased:
+            self.message_user(request, f"Erased {erased} customer(s).")
+        return None
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, PrivacyCustomerAdmin)

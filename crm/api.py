@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from branches.access import IntegrationPrincipal, is_chain_admin
 from common.api.serializers import StrictSerializer
 from common.api.views import scoped_get
-from crm.models import Event, Integration, WebhookDelivery, WebhookSubscription
+from crm.models import ApiKey, Event, Integration, WebhookDelivery, WebhookSubscription
+from crm.services import api_key_prefix, api_key_rotate
 from crm.webhooks import PAYLOADS, webhook_delivery_redeliver
 
 SCOPES = {"read": "webhooks:manage", "write": "webhooks:manage"}
@@ -195,8 +196,40 @@ class IntegrationSelfApi(APIView):
         )
 
 
+class RotatedKeySerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The new key: shown once, store it now.")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    previous_key_expires_at = serializers.DateTimeField(
+        help_text="The key this request used keeps working until then."
+    )
+
+
+class ApiKeyRotateApi(APIView):
+    """Rotate the API key this request is made with: the answer holds a new key, and the
+    old one keeps working for the grace period (API_KEY_ROTATION_GRACE_HOURS)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: RotatedKeySerializer})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.user, IntegrationPrincipal):
+            raise exceptions.PermissionDenied("Only an API key can rotate itself.")
+        current = ApiKey.objects.get(prefix=api_key_prefix(str(request.auth)))
+        new_key, key = api_key_rotate(api_key=current)
+        current.refresh_from_db()
+        return Response(
+            {
+                "key": key,
+                "expires_at": new_key.expires_at,
+                "previous_key_expires_at": current.expires_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
 urlpatterns = [
     path("integration/", IntegrationSelfApi.as_view(), name="integration-self"),
+    path("integration/key/rotate/", ApiKeyRotateApi.as_view(), name="api-key-rotate"),
     path(
         "webhooks/subscriptions/", SubscriptionListApi.as_view(), name="webhook-subscription-list"
     ),

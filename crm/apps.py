@@ -6,8 +6,14 @@ class CrmConfig(AppConfig):
     verbose_name = "Integrations and webhooks"
 
     def ready(self) -> None:
+        from simple_history.signals import (  # type: ignore[import-untyped]
+            pre_create_historical_record,
+        )
+
         import crm.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
+        from common.audit import stamp_history_row
         from common.events import domain_events
         from crm.webhooks import outbox_record_events
 
         domain_events.connect(outbox_record_events, dispatch_uid="crm.webhook_outbox")
+        pre_create_historical_record.connect(stamp_history_row, dispatch_uid="crm.audit_stamp")

@@ -6,6 +6,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from common.audit import audit_integration
 from crm.services import api_key_authenticate
 
 
@@ -23,7 +24,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = header[1].decode("latin-1")
         principal = api_key_authenticate(key)
         if principal is None:
-            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+            raise exceptions.AuthenticationFailed("Unknown, revoked or expired API key.")
+        audit_integration(principal.name)
         return principal, key
 
     def authenticate_header(self, request: Request) -> str:

@@ -20,12 +20,14 @@ class Scope(models.TextChoices):
     INTERACTIONS_WRITE = "interactions:write", "Record interactions and feedback"
     ANALYTICS_READ = "analytics:read", "Read consistency metrics and flags"
     WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook subscriptions"
+    ADMIN = "admin", "Audit history, GDPR export and erasure"
 
 
 class Event(models.TextChoices):
     CUSTOMER_CREATED = "customer.created"
     CUSTOMER_UPDATED = "customer.updated"
     CUSTOMER_DELETED = "customer.deleted"
+    CUSTOMER_ERASED = "customer.erased"
     INTERACTION_CREATED = "interaction.created"
     INTERACTION_UPDATED = "interaction.updated"
     INTERACTION_DELETED = "interaction.deleted"
@@ -73,14 +75,27 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The key stops working then; empty: it never expires."
+    )
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
 
     def __str__(self) -> str:
-        state = "revoked" if self.revoked_at else "active"
-        return f"{self.integration} · crm_{self.prefix}_… ({state})"
+        return f"{self.integration} · crm_{self.prefix}_… ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
 
 
 def new_webhook_secret() -> str:

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("consistency.api")),
     path("", include("feedback.api")),
     path("", include("crm.api")),
+    path("", include("crm.audit_api")),
 ]
 
 urlpatterns = [

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from common.admin import DeletedFilter, SoftDeleteAdminMixin
+from common.admin import AuditHistoryAdminMixin, DeletedFilter, SoftDeleteAdminMixin
 from customers.models import Customer
 
 
 @admin.register(Customer)
-class CustomerAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(AuditHistoryAdminMixin, SoftDeleteAdminMixin, admin.ModelAdmin):
     """Customers are chain-wide: every staff member sees the same record."""
 
     list_display = ["name", "email", "phone", "home_branch", "preferred_channel", "updated_at"]

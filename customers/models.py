@@ -7,6 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
+from common.audit import AuditStamp
 from common.models import (
     ExternalRefModel,
     SoftDeleteModel,
@@ -67,10 +68,12 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         help_text="For surveys; empty: the language of the customer's browser.",
     )
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
+    erased_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Personal data erased (GDPR) then."
+    )
     notes = models.TextField(blank=True, default="")
-    # Who changed what and when, shown on the customer's page; bulk API writes are not
-    # recorded here (they are in the webhook outbox).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # Who changed what, when and from where (common.audit), shown on the customer's page.
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
         ordering = ["name", "id"]

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from branches.access import branch_scope
 from branches.admin import BranchScopedListFilter, BranchScopedReadOnlyAdmin
-from common.admin import DeletedFilter, SoftDeleteAdminMixin
+from common.admin import AuditHistoryAdminMixin, DeletedFilter, SoftDeleteAdminMixin
 from interactions.models import CheckIn, Interaction, Moment, ServiceCycle
 
 
@@ -33,7 +33,7 @@ class MomentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+class InteractionAdmin(AuditHistoryAdminMixin, SoftDeleteAdminMixin, admin.ModelAdmin):
     """Scoped to the viewer's branches; edits only where they may write."""
 
     list_display = [

@@ -9,8 +9,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
+from common.audit import AuditStamp
 from common.models import (
     ExternalRefModel,
     SoftDeleteModel,
@@ -114,6 +116,7 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     )
     feedback_comment = models.TextField(blank=True, default="")
     feedback_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

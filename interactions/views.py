@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.access import branch_scope
 from branches.models import Branch
+from common.audit import history_entries
 from common.forms import apply_errors
 from common.views import csv_or_page
 from customers.models import Customer
@@ -173,36 +174,18 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     except (Customer.DoesNotExist, PermissionDenied):
         raise Http404("No such customer.") from None
     page = Paginator(timeline, PAGE_SIZE).get_page(request.GET.get("page"))
-    changes = customer.history.select_related("history_user").order_by("-history_date")[:20]
     return csv_or_page(
         request,
         "interactions/customer_detail.html",
-        {"customer": customer, "page": page, "changes": _changes(changes)},
+        {
+            "customer": customer,
+            "page": page,
+            "changes": history_entries(customer.history.all(), limit=20),
+        },
         columns=INTERACTION_COLUMNS,
         rows=_rows(timeline),
         filename=f"customer-{customer.pk}-timeline",
     )
-
-
-def _changes(records: Any) -> list[dict[str, Any]]:
-    """History entries with the fields each one changed."""
-    result = []
-    for record in records:
-        previous = record.prev_record
-        fields = (
-            [change.field for change in record.diff_against(previous).changes]
-            if previous is not None
-            else []
-        )
-        result.append(
-            {
-                "at": record.history_date,
-                "who": record.history_user,
-                "kind": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
-                "fields": fields,
-            }
-        )
-    return result
 
 
 # --- walk-ins ----------------------------------------------------------------------------

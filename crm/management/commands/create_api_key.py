@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.timezone import now
 
 from crm.models import Integration, Scope
 from crm.services import api_key_create, integration_create
@@ -30,6 +32,11 @@ class Command(BaseCommand):
             default=[],
             help="Comma-separated branch codes it is limited to.",
         )
+        parser.add_argument(
+            "--expires-in-days",
+            type=int,
+            help="Days until the key stops working (default: API_KEY_LIFETIME_DAYS; 0: never).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         integration = Integration.objects.filter(name=options["name"].strip()).first()
@@ -52,9 +59,21 @@ class Command(BaseCommand):
                 f"Integration '{integration.name}' exists; change its scopes and branches in the "
                 "admin, or leave the options out to add a key."
             )
-        _, key = api_key_create(integration=integration)
+        days = options["expires_in_days"]
+        if days is not None and days < 0:
+            raise CommandError("--expires-in-days must be 0 (never) or more.")
+        api_key, key = api_key_create(
+            integration=integration,
+            expires_at=now() + timedelta(days=days) if days else None,
+            never_expires=days == 0,
+        )
         self.stdout.write(
             f"Integration: {integration.name} (scopes: {', '.join(integration.scopes)})"
+        )
+        self.stdout.write(
+            f"Expires: {api_key.expires_at:%Y-%m-%d %H:%M} UTC"
+            if api_key.expires_at
+            else "Expires: never"
         )
         self.stdout.write("API key (shown once, store it now):")
         self.stdout.write(key)
