@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,6 +12,21 @@ from common.api.errors import problem_response
 from common.audit import Origin, audit_context
 
 Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's IP address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse
+    proxies the X-Forwarded-For entry the outermost of them added."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies > 0 and len(forwarded) >= proxies:
+        candidate = forwarded[-proxies]
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            return None
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestSizeLimitMiddleware:
@@ -50,6 +66,6 @@ class AuditOriginMiddleware:
             origin = Origin.ADMIN
         else:
             origin = Origin.UI
-        address = request.META.get("REMOTE_ADDR") or None
+        address = client_address(request)
         with audit_context(origin, address=address, user=getattr(request, "user", None)):
             return self.get_response(request)

@@ -7,6 +7,28 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+
+def baseline(apps, schema_editor):
+    """The standard as it stands when auditing starts: its first change then shows its
+    before and after values."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    for name in ("Standard", "Target"):
+        model = apps.get_model("consistency", name)
+        historical = apps.get_model("consistency", f"Historical{name}")
+        fields = [f.attname for f in model._meta.concrete_fields]
+        historical.objects.bulk_create(
+            historical(
+                history_date=now,
+                history_type="+",
+                history_change_reason="in force when auditing began",
+                **{field: getattr(row, field) for field in fields},
+            )
+            for row in model.objects.all()
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -84,4 +106,6 @@ class Migration(migrations.Migration):
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
+        migrations.RunPython(baseline, migrations.RunPython.noop),
     ]
+

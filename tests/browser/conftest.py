@@ -79,12 +79,21 @@ def browser_context_args(browser_context_args: dict[str, Any], live_server: Any)
 
 @pytest.fixture
 def site(page: Page, foreign_requests: list[str]) -> Iterator[Page]:
-    """The page, failing the test on any JavaScript error."""
+    """The page, failing the test on any JavaScript error or anything the Content
+    Security Policy blocked (an inline script, a style or a source it does not allow)."""
     errors: list[str] = []
+    blocked: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     page.set_default_timeout(15_000)
     yield page
     assert errors == [], f"JavaScript errors: {errors}"
+    assert blocked == [], f"blocked by the Content Security Policy: {blocked}"
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_a_regional_manager_finds_the_divergent_branch_and_resolves_its_flag(sit
     site.get_by_role("button", name="Resolve").click()
     expect(site.locator("#flag-status")).to_have_text("Resolved")
     history = site.locator("#flag-history")
-    expect(history).to_contain_text("rm.east · acknowledge")
+    expect(history).to_contain_text("rm.east · web UI · 127.0.0.1 · acknowledge")
     expect(history).to_contain_text("Coaching done")
     flag = Flag.objects.get(pk=int(site.url.rstrip("/").split("/")[-1]))
     assert flag.status == "resolved"

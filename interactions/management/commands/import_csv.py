@@ -12,6 +12,7 @@ from rest_framework import serializers
 from tqdm import tqdm
 
 from branches.access import IntegrationPrincipal
+from common.audit import Origin, audit_context
 from common.bulk import ItemResult
 from customers.api import CustomerSerializer
 from customers.services import customers_upsert
@@ -72,6 +73,7 @@ class Command(BaseCommand):
                     total=total, unit="rows", disable=options["verbosity"] == 0, file=sys.stderr
                 ) as bar,
                 transaction.atomic(),
+                audit_context(Origin.IMPORT),
             ):
                 for batch in _batches(reader):
                     for line, result in self._import(batch, serializer_class, upsert):
