@@ -22,6 +22,7 @@ from django.db.models import Model
 from django.utils import timezone
 from rest_framework.serializers import BaseSerializer
 
+from common.queueing import enqueue
 from consistency.api import FlagSerializer
 from crm.models import (
     DeliveryStatus,
@@ -110,9 +111,11 @@ def outbox_record_events(
 
 
 def _send_later(ids: list[int]) -> None:
+    """Queue the deliveries' first try; with the broker down, beat's
+    webhook-deliveries task sends them (they are pending and due)."""
     from crm.tasks import webhook_deliveries_send
 
-    webhook_deliveries_send.delay(ids)
+    enqueue(webhook_deliveries_send, ids)
 
 
 def backoff(attempts: int) -> timedelta:
