@@ -49,7 +49,7 @@ def key_client(name: str, scopes: list[str] = ALL, branches: tuple[str, ...] = (
 def history(client: Client | APIClient, name: str, pk: int) -> list[dict[str, object]]:
     response = client.get(reverse(name, args=[pk]))
     assert response.status_code == 200, response.content
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_a_change_in_the_web_ui_names_the_staff_member_and_the_address(chain: Chain) -> None:

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt  # type: ignore[import-untyped]
 from django.contrib.auth.hashers import check_password
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
