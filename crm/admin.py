@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 
 from crm.models import ApiKey, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from crm.privacy import customer_erase, customer_export
+from crm.privacy import customer_erase, customer_export, may_handle_personal_data
 from crm.services import api_key_create, api_key_revoke, api_key_rotate
 from crm.webhooks import webhook_delivery_redeliver
 from customers.admin import CustomerAdmin
@@ -155,7 +155,12 @@ class PrivacyCustomerAdmin(CustomerAdmin):
 
     actions = ["export_gdpr", "erase_gdpr"]
 
-    @admin.action(description="Export the selected customer's data (GDPR, JSON)")
+    def has_privacy_permission(self, request: HttpRequest) -> bool:
+        return may_handle_personal_data(request.user)
+
+    @admin.action(
+        description="Export the selected customer's data (GDPR, JSON)", permissions=["privacy"]
+    )
     def export_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
         if queryset.count() != 1:
             self.message_user(request, "Export one customer at a time.", messages.ERROR)
@@ -170,7 +175,9 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
         return response
 
-    @admin.action(description="Erase the selected customers' personal data (GDPR)")
+    @admin.action(
+        description="Erase the selected customers' personal data (GDPR)", permissions=["privacy"]
+    )
     def erase_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
         if request.POST.get("confirm") != "yes":
             return TemplateResponse(

@@ -25,7 +25,7 @@ from crm.models import Scope, WebhookEvent
 from crm.webhooks import PAYLOADS
 from customers.models import Customer
 from feedback.models import FeedbackResponse, FollowUpNote, SurveyInvitation
-from interactions.models import Interaction
+from interactions.models import CheckIn, Interaction
 
 ERASED_TEXT = "[erased]"
 CUSTOMER_PERSONAL_BLANKS: dict[str, Any] = {
@@ -138,6 +138,18 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
             }
             for i in interactions
         ],
+        "walk_ins": [
+            {
+                "branch": c.branch.code,
+                "label": c.label,
+                "arrived_at": _iso(c.arrived_at),
+                "greeted_at": _iso(c.greeted_at),
+                "finished_at": _iso(c.finished_at),
+            }
+            for c in CheckIn.objects.filter(customer=customer)
+            .select_related("branch")
+            .order_by("arrived_at", "id")
+        ],
         "survey_invitations": [
             {
                 "interaction": s.interaction_id,
@@ -197,6 +209,7 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     FollowUpNote.objects.filter(follow_up__interaction_id__in=interaction_ids).exclude(
         text=""
     ).update(text=ERASED_TEXT)
+    CheckIn.objects.filter(customer=customer).update(label="")
     for field, value in anonymous.items():
         setattr(customer, field, value)
     customer.erased_at = now
