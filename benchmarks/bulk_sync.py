@@ -95,7 +95,13 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJANGO_DEBUG": "false", "API_THROTTLE_RATE": "1000000/min"}
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "API_THROTTLE_RATE": "1000000/min",
+        # As in production, beat recomputes the statistics; not every request.
+        "CONSISTENCY_RECOMPUTE_AFTER_WRITE": "false",
+    }
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import timezone
 
 
 class Origin(models.TextChoices):
@@ -104,22 +105,29 @@ def stamp_history_row(sender: Any, history_instance: Any, **kwargs: Any) -> None
         history_instance.history_user = context.staff_member()
 
 
-def history_record_bulk(
+def history_rows(
     model: type[models.Model], created: Sequence[Any], updated: Sequence[Any]
-) -> None:
-    """History rows for rows written in bulk (no signals fire for those)."""
+) -> list[models.Model]:
+    """Unsaved history rows for rows written in bulk (no signals fire for those), stamped
+    from the context; an empty list for a model without history."""
     manager = getattr(model, "history", None)
     if manager is None:
-        return
+        return []
+    historical = manager.model
     context = current_audit()
-    for objs, update in ((created, False), (updated, True)):
-        if objs:
-            manager.bulk_history_create(
-                list(objs),
-                update=update,
-                default_user=context.staff_member(),
-                custom_historical_attrs=context.stamp(),
-            )
+    user = context.staff_member()
+    common = {
+        "history_date": timezone.now(),
+        "history_user_id": user.pk if user is not None else None,
+        "history_change_reason": None,
+        **context.stamp(),
+    }
+    fields = [f.attname for f in historical.tracked_fields]
+    return [
+        historical(history_type=kind, **common, **{f: getattr(row, f) for f in fields})
+        for kind, rows in (("+", created), ("~", updated))
+        for row in rows
+    ]
 
 
 KINDS = {"+": "created", "~": "changed", "-": "deleted"}

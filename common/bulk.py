@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from common.audit import history_record_bulk
+from common.audit import history_rows
 from common.models import external_ref_filter
 
 M = TypeVar("M", bound=models.Model)
@@ -249,7 +249,9 @@ def bulk_upsert(
         model._default_manager.bulk_update(
             [inst for _, inst in to_update], [*editable, "updated_at"], batch_size=500
         )
-    history_record_bulk(model, [inst for _, inst in to_create], [inst for _, inst in to_update])
+    history = history_rows(model, [inst for _, inst in to_create], [inst for _, inst in to_update])
+    if history:
+        insert_rows(type(history[0]), history)
     for i, inst in to_create:
         results[i] = ItemResult(i, "created", inst.pk, instance=inst)
     for i, inst in to_update:
