@@ -75,10 +75,12 @@ def _existing_rows(
     model: type[M], ids: set[int], refs: Sequence[tuple[str, str]]
 ) -> tuple[dict[int, M], dict[tuple[str, str], M]]:
     # Rows are locked in id order, so two batches naming the same rows cannot deadlock. The
-    # related rows come along (model validation reads them) but only these rows are locked.
+    # related rows come along (model validation reads them) but only these rows are locked,
+    # and with FOR NO KEY UPDATE (ids never change), which leaves the key-share locks that
+    # inserts referencing these rows take free: FOR UPDATE would deadlock with those.
     relations = [f.name for f in model._meta.concrete_fields if f.is_relation]
     manager = (
-        model._default_manager.select_for_update(of=("self",))
+        model._default_manager.select_for_update(of=("self",), no_key=True)
         .select_related(*relations)
         .order_by("pk")
     )

@@ -6,12 +6,14 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from customers.models import Customer
+from customers.services import customers_upsert
 from interactions.models import Interaction
 from tests.conftest import Chain
+from tests.factories import CustomerFactory
 
 
 def calls(count: int, prefix: str = "K", start: int = 0) -> list[dict[str, Any]]:
@@ -144,3 +146,43 @@ def test_concurrent_overlapping_batches_never_duplicate(chain: Chain, key_client
     assert statuses == [200] * 4
     assert Interaction.objects.count() == 500
     assert Interaction.objects.values("external_id").distinct().count() == 500
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two sessions: PostgreSQL")
+def test_a_batch_updating_customers_does_not_block_interactions_that_name_them(
+    chain: Chain, api: APIClient
+) -> None:
+    """A customer batch locks its rows for update while interactions being inserted by
+    another batch check those customers (a key-share lock). The two must not wait on each
+    other, or crossing batches deadlock."""
+    customer = CustomerFactory.create(source="pos", external_id="C-1")
+    locked = threading.Event()
+    release = threading.Event()
+
+    def update_and_hold() -> None:
+        with transaction.atomic():
+            customers_upsert(
+                actor=chain.admin, items=[{"source": "pos", "external_id": "C-1", "notes": "x"}]
+            )
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=update_and_hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+            response = api.post(
+                "/api/v1/interactions/",
+                {**calls(1)[0], "customer": customer.pk},
+                format="json",
+            )
+        assert response.status_code == 201, response.content
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
