@@ -41,6 +41,7 @@ from consistency.services import consistency_recompute, days_mark_dirty
 from crm.celery import app
 from crm.services import api_key_create, integration_create
 from interactions.models import Interaction
+from tests.api.conftest import ALL_SCOPES
 from tests.factories import BranchFactory, InteractionFactory, RegionFactory
 
 BROKER = settings.CELERY_BROKER_URL
@@ -75,15 +76,6 @@ def standard(db: None) -> None:
 
 
 # --- API clients ----------------------------------------------------------------------------
-
-ALL_SCOPES = [
-    "customers:read",
-    "customers:write",
-    "interactions:read",
-    "interactions:write",
-    "analytics:read",
-    "webhooks:manage",
-]
 
 
 @pytest.fixture

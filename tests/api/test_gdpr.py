@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
@@ -28,7 +27,7 @@ from consistency.models import Flag, Rollup
 from consistency.services import consistency_recompute
 from crm.models import Event, WebhookDelivery, WebhookEvent, WebhookSubscription
 from crm.privacy import customer_erase, customer_export, erased_name
-from crm.services import api_key_create, integration_create
+from crm.services import integration_create
 from customers.models import Customer
 from customers.selectors import customer_search
 from customers.services import customer_create, customer_update
@@ -67,31 +66,6 @@ SECRETS = [
 ]
 ADMIN_KEY = ["admin"]
 EXPORTED, ERASED = "exported (GDPR)", "erased (GDPR)"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_budget() -> None:
-    cache.clear()
-
-
-@pytest.fixture
-def key_client(chain: Chain) -> KeyClient:
-    """An API client with a new key of a new integration (as tests/api/conftest.py)."""
-    made = 0
-
-    def make(scopes: list[str], branches: list[str] | None = None) -> APIClient:
-        nonlocal made
-        made += 1
-        integration = integration_create(
-            name=f"gdpr integration {made}", scopes=scopes, branch_codes=branches or []
-        )
-        _, key = api_key_create(integration=integration)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-        client.integration = integration  # type: ignore[attr-defined]
-        return client
-
-    return make
 
 
 @dataclass
