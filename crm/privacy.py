@@ -188,15 +188,16 @@ def _jsonable(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
 
 @transaction.atomic
 def customer_erase(*, actor: Any, customer: Customer) -> Customer:
-    """Anonymise the customer everywhere, keep the statistics; idempotent refusal: a
-    customer is erased once."""
+    """Anonymise the customer everywhere and keep the statistics. A customer is erased
+    once: a second request is refused."""
     _require_privacy_role(actor)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.erased_at is not None:
         raise ValidationError("This customer has already been erased.")
     now = timezone.now()
     anonymous = {**CUSTOMER_PERSONAL_BLANKS, "name": erased_name(customer.pk)}
-    # Earlier copies first: the history rows and the webhook payloads that carry the person.
+    # The copies the CRM keeps of the person: history rows, touchpoints' free text, then
+    # (below) stored webhook payloads.
     Customer.history.filter(id=customer.pk).update(**anonymous)
     interaction_ids = list(
         Interaction.objects.filter(customer=customer).values_list("pk", flat=True)
