@@ -214,7 +214,8 @@ def test_in_the_demo_a_logged_interaction_is_counted_at_once(
 ) -> None:
     settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE = True
     # Run the task here even when the suite has a broker (the demo runs it in-process).
-    monkeypatch.setattr(tasks.dirty_days_recompute, "delay", tasks.dirty_days_recompute.apply)
+    task = tasks.dirty_days_recompute
+    monkeypatch.setattr(task, "apply_async", lambda args=(), **_: task.apply(args=args))
     with django_capture_on_commit_callbacks(execute=True):
         agent_client(chain).post("/log/", log_form(chain, is_complaint="on"))
     week = Rollup.objects.get(branch=chain.north_a, kind="week", channel="all")
