@@ -3,7 +3,6 @@ from where (web UI, API key, admin, import), on the pages, in the admin and in t
 
 from __future__ import annotations
 
-from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -15,11 +14,12 @@ from rest_framework.test import APIClient
 
 from branches.models import Role
 from common.audit import Origin, audit_context
-from consistency.models import Flag, Standard
+from consistency.models import Standard
 from crm.services import api_key_create, integration_create
 from customers.models import Customer
 from interactions.models import Interaction
 from tests.conftest import Chain
+from tests.consistency.test_admin_and_lifecycle import flag_at
 from tests.factories import CustomerFactory, InteractionFactory, UserFactory
 
 ALL = [
@@ -136,18 +136,7 @@ def test_interaction_changes_are_recorded_within_the_branches_the_reader_sees(
 
 
 def test_flag_steps_are_stamped_and_shown_on_the_flag_page(chain: Chain) -> None:
-    flag = Flag.objects.create(
-        branch=chain.north_a,
-        metric="complaint_rate",
-        channel="all",
-        period_start=date(2026, 3, 2),
-        test="standard",
-        severity="alarm",
-        x=24,
-        n=200,
-        value=0.12,
-        centre=0.02,
-    )
+    flag = flag_at(chain.north_a)
     regional = signed_in(chain.regional)
     response = regional.post(
         reverse("flag-action", args=[flag.pk, "acknowledge"]),
