@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from crm.models import ApiKey, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from crm.privacy import customer_erase, customer_export, may_handle_personal_data
 from crm.services import api_key_create, api_key_revoke, api_key_rotate
-from crm.webhooks import webhook_delivery_redeliver
+from crm.webhooks import webhook_delivery_redeliver, webhook_subscription_delete
 from customers.admin import CustomerAdmin
 from customers.models import Customer
 
@@ -101,9 +101,23 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["integration", "url", "events", "is_active"]
+    """The signing secret is never shown here; a subscription is stopped, not deleted, so
+    its delivery log stays."""
+
+    list_display = ["integration", "url", "events", "is_active", "deleted_at"]
     list_filter = ["is_active", "integration"]
     search_fields = ["url"]
+    readonly_fields = ["created_at", "deleted_at"]
+    actions = ["stop"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Stop the selected subscriptions (keep their delivery log)")
+    def stop(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        for subscription in queryset:
+            webhook_subscription_delete(subscription=subscription)
+        self.message_user(request, f"Stopped {queryset.count()} subscription(s).")
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -144,9 +158,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deliver again now")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        queued = 0
         for delivery in queryset:
-            webhook_delivery_redeliver(delivery=delivery)
-        self.message_user(request, f"Queued {queryset.count()} delivery(ies) again.")
+            try:
+                webhook_delivery_redeliver(delivery=delivery)
+                queued += 1
+            except ValidationError as error:
+                self.message_user(request, f"{delivery}: {error.messages[0]}", messages.ERROR)
+        self.message_user(request, f"Queued {queued} delivery(ies) again.")
 
 
 class PrivacyCustomerAdmin(CustomerAdmin):

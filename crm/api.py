@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import path
 from drf_spectacular.utils import extend_schema
@@ -17,7 +16,13 @@ from common.api.serializers import StrictSerializer
 from common.api.views import scoped_get
 from crm.models import ApiKey, Event, Integration, WebhookDelivery, WebhookSubscription
 from crm.services import api_key_prefix, api_key_rotate
-from crm.webhooks import PAYLOADS, webhook_delivery_redeliver
+from crm.webhook_targets import webhook_url_problem
+from crm.webhooks import (
+    PAYLOADS,
+    webhook_delivery_redeliver,
+    webhook_subscription_delete,
+    webhook_subscription_rotate_secret,
+)
 
 SCOPES = {"read": "webhooks:manage", "write": "webhooks:manage"}
 
@@ -29,10 +34,14 @@ class SubscriptionSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=Event.choices), min_length=1
     )
     is_active = serializers.BooleanField(default=True)
-    secret = serializers.CharField(
-        read_only=True, help_text="Signs every delivery (HMAC-SHA256): keep it to verify them."
-    )
     created_at = serializers.DateTimeField(read_only=True)
+
+    def validate_url(self, url: str) -> str:
+        """Only public http(s) addresses, no credentials: the CRM makes these requests."""
+        problem = webhook_url_problem(url)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return url
 
     def validate_events(self, events: list[str]) -> list[str]:
         """An integration hears only of what its scopes let it read: asking for more is a
@@ -46,6 +55,23 @@ class SubscriptionSerializer(StrictSerializer):
                     "which this integration's keys lack."
                 )
         return events
+
+
+SIGNING_KEY_HELP = (
+    "Signs every delivery (HMAC-SHA256): store it now to verify them. It is shown only "
+    "here; `POST …/rotate-secret/` makes a new one."
+)
+
+
+class SubscriptionCreatedSerializer(SubscriptionSerializer):
+    """A new subscription, with its signing secret: the only time it is shown."""
+
+    secret = serializers.CharField(read_only=True, help_text=SIGNING_KEY_HELP)
+
+
+class SecretSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The subscription.")
+    secret = serializers.CharField(help_text=SIGNING_KEY_HELP)
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -70,13 +96,16 @@ class DeliverySerializer(serializers.Serializer):
     log = AttemptSerializer(many=True)
 
 
-def _subscriptions(request: Request) -> QuerySet[WebhookSubscription]:
+def _subscriptions(request: Request, *, deleted_too: bool = False) -> QuerySet[WebhookSubscription]:
+    """The caller's subscriptions; deleted ones only for their delivery log."""
     user = request.user
     if isinstance(user, IntegrationPrincipal):
-        return WebhookSubscription.objects.filter(integration_id=user.integration_id)
-    if is_chain_admin(user):
-        return WebhookSubscription.objects.all()
-    raise exceptions.PermissionDenied("Webhooks belong to integrations and HQ admins.")
+        subscriptions = WebhookSubscription.objects.filter(integration_id=user.integration_id)
+    elif is_chain_admin(user):
+        subscriptions = WebhookSubscription.objects.all()
+    else:
+        raise exceptions.PermissionDenied("Webhooks belong to integrations and HQ admins.")
+    return subscriptions if deleted_too else subscriptions.filter(deleted_at__isnull=True)
 
 
 def _owner(request: Request) -> Integration:
@@ -93,13 +122,15 @@ class SubscriptionListApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(SubscriptionSerializer(_subscriptions(request), many=True).data)
 
-    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionSerializer})
+    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionCreatedSerializer})
     def post(self, request: Request) -> Response:
         owner = _owner(request)
         data = SubscriptionSerializer(data=request.data, context={"scopes": owner.scopes})
         data.is_valid(raise_exception=True)
         subscription = WebhookSubscription.objects.create(integration=owner, **data.validated_data)
-        return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+        return Response(
+            SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
+        )
 
 
 class SubscriptionDetailApi(APIView):
@@ -122,13 +153,28 @@ class SubscriptionDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        scoped_get(_subscriptions(request), pk=pk).delete()
+        """Stop the subscription: nothing more is sent to it; its delivery log stays."""
+        webhook_subscription_delete(subscription=scoped_get(_subscriptions(request), pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionRotateSecretApi(APIView):
+    """A new signing secret for the subscription, shown once in the answer. Deliveries from
+    now on (retries too) are signed with it; the old secret stops verifying at once, and a
+    delivery the receiver refuses meanwhile is retried with back-off."""
+
+    required_scopes = SCOPES
+
+    @extend_schema(request=None, responses={200: SecretSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        subscription = scoped_get(_subscriptions(request), pk=pk)
+        secret = webhook_subscription_rotate_secret(subscription=subscription)
+        return Response({"id": subscription.pk, "secret": secret})
 
 
 def _deliveries(request: Request) -> QuerySet[WebhookDelivery]:
     return (
-        WebhookDelivery.objects.filter(subscription__in=_subscriptions(request))
+        WebhookDelivery.objects.filter(subscription__in=_subscriptions(request, deleted_too=True))
         .select_related("event")
         .prefetch_related("log")
     )
@@ -162,8 +208,7 @@ class DeliveryRedeliverApi(APIView):
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     def post(self, request: Request, pk: int) -> Response:
-        with transaction.atomic():
-            delivery = webhook_delivery_redeliver(delivery=scoped_get(_deliveries(request), pk=pk))
+        delivery = webhook_delivery_redeliver(delivery=scoped_get(_deliveries(request), pk=pk))
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -237,6 +282,11 @@ urlpatterns = [
         "webhooks/subscriptions/<int:pk>/",
         SubscriptionDetailApi.as_view(),
         name="webhook-subscription-detail",
+    ),
+    path(
+        "webhooks/subscriptions/<int:pk>/rotate-secret/",
+        SubscriptionRotateSecretApi.as_view(),
+        name="webhook-subscription-rotate-secret",
     ),
     path("webhooks/deliveries/", DeliveryListApi.as_view(), name="webhook-delivery-list"),
     path(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
 from branches.access import IntegrationPrincipal
 from branches.models import Branch
 from common.validation import ChoiceListValidator
+from crm.webhook_targets import webhook_url_problem
 
 
 class Scope(models.TextChoices):
@@ -103,21 +105,34 @@ def new_webhook_secret() -> str:
 
 
 class WebhookSubscription(models.Model):
+    """Where an integration hears of changes. Deleting one through the API only marks it
+    deleted: its delivery log stays, and a write that read it a moment before still has a
+    row to point its delivery at (the delivery is then cancelled, not sent)."""
+
+    # PROTECT: an integration with subscriptions is deactivated, not deleted, so no
+    # delivery ever loses the row it points at under a concurrent write.
     integration = models.ForeignKey(
-        Integration, on_delete=models.CASCADE, related_name="subscriptions"
+        Integration, on_delete=models.PROTECT, related_name="subscriptions"
     )
     url = models.URLField(max_length=500)
-    # Kept readable: every delivery is signed with it (HMAC-SHA256).
-    secret = models.CharField(max_length=128, default=new_webhook_secret)
+    # Kept readable to sign every delivery (HMAC-SHA256), but shown to the integration
+    # only when it is made or rotated.
+    secret = models.CharField(max_length=128, default=new_webhook_secret, editable=False)
     events = models.JSONField(default=list, validators=[ChoiceListValidator(Event.values)])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.integration} → {self.url}"
+
+    def clean(self) -> None:
+        problem = webhook_url_problem(self.url) if self.url else None
+        if problem:
+            raise ValidationError({"url": problem})
 
 
 class WebhookEvent(models.Model):
@@ -138,11 +153,12 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed (gave up)"
+    CANCELLED = "cancelled", "Cancelled (subscription deleted)"
 
 
 class WebhookDelivery(models.Model):
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries"
     )
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(
@@ -151,6 +167,8 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    # A fixed message of ours, never the receiver's reply: the reply of an internal
+    # service would otherwise be read back through the delivery log.
     last_error = models.TextField(blank=True, default="")
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

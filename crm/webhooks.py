@@ -3,6 +3,9 @@ exponential back-off.
 
 Signature: ``X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` keyed
 with the subscription's secret. A receiver recomputes it and rejects stale ``t``.
+
+Deliveries go only where ``crm.webhook_targets`` allows, redirects are not followed, and
+the log keeps the status code and a message of ours, never what the receiver answered.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -31,7 +35,9 @@ from crm.models import (
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    new_webhook_secret,
 )
+from crm.webhook_targets import refused_by_guard, webhook_session, webhook_url_shape_problem
 from customers.api import CustomerSerializer
 from feedback.api import FeedbackSerializer
 from interactions.api import InteractionSerializer
@@ -80,7 +86,9 @@ def outbox_record_events(
 ) -> list[WebhookDelivery]:
     """Receiver of common.events.domain_events: runs inside the writer's transaction."""
     subscriptions = list(
-        WebhookSubscription.objects.filter(is_active=True, integration__is_active=True)
+        WebhookSubscription.objects.filter(
+            is_active=True, deleted_at__isnull=True, integration__is_active=True
+        )
         .select_related("integration")
         .prefetch_related("integration__branches")
     )
@@ -106,7 +114,7 @@ def outbox_record_events(
         WebhookDelivery(subscription=s, event=event) for event, targets in pending for s in targets
     )
     ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: _send_later(ids))
+    transaction.on_commit(lambda: _send_later(ids), robust=True)
     return deliveries
 
 
@@ -127,12 +135,40 @@ def delivery_body(event: WebhookEvent) -> bytes:
     return json.dumps({"id": event.pk, **event.payload}, separators=(",", ":")).encode()
 
 
+def _failure(exc: requests.RequestException) -> str:
+    """What went wrong, in our words: exception texts can carry what the other side said."""
+    if refused_by_guard(exc):
+        return "Refused: the target address is not public."
+    if isinstance(exc, requests.Timeout):
+        return f"No answer within {TIMEOUT_SECONDS} s."
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "The TLS handshake or the certificate check failed."
+    if isinstance(exc, requests.ConnectionError):
+        return "Could not connect."
+    return "The request failed."
+
+
+def _http_failure(status_code: int) -> str:
+    if 300 <= status_code < 400:
+        return f"HTTP {status_code}: redirects are not followed."
+    return f"HTTP {status_code}"
+
+
 def webhook_delivery_attempt(
-    delivery: WebhookDelivery, *, now: datetime | None = None
+    delivery: WebhookDelivery,
+    *,
+    now: datetime | None = None,
+    session: requests.Session | None = None,
 ) -> WebhookDelivery:
-    """POST the event once, log the attempt, and schedule the next try or give up."""
+    """POST the event once, log the attempt, and schedule the next try or give up. A
+    delivery whose subscription has been deleted is cancelled instead."""
     now = now or timezone.now()
     subscription, event = delivery.subscription, delivery.event
+    if subscription.deleted_at is not None:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None
+        delivery.last_error = "The subscription was deleted."
+        delivery.save(update_fields=["status", "next_attempt_at", "last_error"])
+        return delivery
     body = delivery_body(event)
     headers = {
         "Content-Type": "application/json",
@@ -143,20 +179,23 @@ def webhook_delivery_attempt(
     }
     started = time.monotonic()
     status_code: int | None = None
-    error = ""
-    try:
-        response = requests.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-        status_code = response.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {response.text[:200]}"
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    error = webhook_url_shape_problem(subscription.url) or ""
+    if not error:
+        try:
+            response = (session or webhook_session()).post(
+                subscription.url,
+                data=body,
+                headers=headers,
+                timeout=TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,  # the reply's body is never read
+            )
+            response.close()
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = _http_failure(status_code)
+        except requests.RequestException as exc:
+            error = _failure(exc)
     duration_ms = int((time.monotonic() - started) * 1000)
     WebhookAttempt.objects.create(
         delivery=delivery,
@@ -209,16 +248,58 @@ def webhook_deliveries_send(
     *, ids: Sequence[int] | None = None, now: datetime | None = None
 ) -> int:
     deliveries = webhook_deliveries_claim(ids=ids, now=now)
-    for delivery in deliveries:
-        webhook_delivery_attempt(delivery, now=now)
+    with webhook_session() as session:
+        for delivery in deliveries:
+            webhook_delivery_attempt(delivery, now=now, session=session)
     return len(deliveries)
 
 
 def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Send again on demand, whatever its state: a receiver that lost an event asks for it."""
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "next_attempt_at"])
-    delivery_id = delivery.pk
-    transaction.on_commit(lambda: _send_later([delivery_id]))
+    """Send again on demand, whatever its state: a receiver that lost an event asks for it.
+    Not for a deleted subscription: nobody is listening there any more."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .select_related("subscription")
+            .get(pk=delivery.pk)
+        )
+        if delivery.subscription.deleted_at is not None:
+            raise ValidationError("The subscription of this delivery has been deleted.")
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["status", "next_attempt_at"])
+        delivery_id = delivery.pk
+        transaction.on_commit(lambda: _send_later([delivery_id]), robust=True)
     return delivery
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """Stop a subscription for good. The row stays (marked deleted) with its delivery log;
+    what was still waiting to be sent is cancelled, and what a concurrent write queues for
+    it is cancelled when its turn comes."""
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    if subscription.deleted_at is None:
+        now = timezone.now()
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            deleted_at=now, is_active=False
+        )
+        subscription.deleted_at, subscription.is_active = now, False
+        WebhookDelivery.objects.filter(
+            subscription=subscription, status=DeliveryStatus.PENDING
+        ).update(
+            status=DeliveryStatus.CANCELLED,
+            next_attempt_at=None,
+            last_error="The subscription was deleted.",
+        )
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_rotate_secret(*, subscription: WebhookSubscription) -> str:
+    """A new signing secret, returned once. Deliveries from now on are signed with it
+    (those still being retried too); the old one stops verifying at once."""
+    secret = new_webhook_secret()
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(secret=secret)
+    subscription.secret = secret
+    return secret

@@ -629,6 +629,12 @@ RULES: dict[str, Rule] = {
         api=True,
         target="subscription",
     ),
+    "webhook-subscription-rotate-secret": Rule(
+        (Check("POST", KEY_SEES_A | {HQ_ADMIN}),),
+        kwargs=pk_of("subscription"),
+        api=True,
+        target="subscription",
+    ),
     "webhook-delivery-list": Rule((Check("GET", SCOPED_KEYS | {HQ_ADMIN}),), api=True),
     "webhook-delivery-detail": Rule(
         (Check("GET", KEY_SEES_A | {HQ_ADMIN}),), kwargs=pk_of("delivery"), api=True

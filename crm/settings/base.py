@@ -181,6 +181,10 @@ REST_FRAMEWORK = {
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="3000/min")
 # Webhook deliveries are retried with exponential back-off for this long, then given up.
 WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# Webhooks go only to public addresses (no loopback, private, link-local, multicast or
+# reserved ones), checked when subscribing and on every connection. An on-premises chain
+# whose receivers live on its own network turns this on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 # The largest request body accepted (a bulk batch of 1 000 items fits); larger is a 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024)
 # API keys made without an explicit lifetime expire after this many days (0: never).
