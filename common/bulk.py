@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from common.audit import history_rows
 from common.models import external_ref_filter
+from common.versions import StaleVersionError, if_match_holds
 
 M = TypeVar("M", bound=models.Model)
 Status = Literal["created", "updated", "unchanged", "error"]
@@ -37,6 +38,7 @@ class ItemResult:
     instance: Any = None
     forbidden: bool = False  # refused for reach, not for content: a 403 for a single write
     missing: bool = False  # names a row that does not exist: a 404 for a single write
+    stale: bool = False  # the row is not at the version If-Match named: a 412
 
 
 def item_error(index: int, errors: dict[str, list[str]], **flags: bool) -> ItemResult:
@@ -187,14 +189,16 @@ def bulk_upsert(
     editable: Sequence[str],
     may_change: Callable[[M], str | None] | None = None,
     create_only: bool = False,
+    if_match: str | None = None,
 ) -> list[ItemResult]:
     """Create or update ``items``: field values, plus ``id`` to name an existing row.
 
     ``failed`` holds the results the caller already decided (unresolvable references,
     access), and those items are None. ``may_change`` vets an existing row before it
     is updated (an error message, or None). Omitted fields keep their value. With
-    ``create_only`` an item whose external reference exists is an error. Must run
-    inside a transaction.
+    ``create_only`` an item whose external reference exists is an error. ``if_match``
+    (a single write's If-Match header) is compared with each row while it is locked.
+    Must run inside a transaction.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("bulk_upsert must run inside a transaction (it takes row locks).")
@@ -242,6 +246,9 @@ def bulk_upsert(
         else:
             ref = (values.get("source", ""), values.get("external_id", ""))
             instance = by_ref.get(ref) if ref[1] else None
+        if not if_match_holds(if_match, instance):
+            results[i] = item_error(i, {"non_field_errors": [str(StaleVersionError())]}, stale=True)
+            continue
         if instance is not None and create_only:
             results[i] = item_error(
                 i,

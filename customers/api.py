@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api.etag import check_if_match
+from common.api.etag import if_match
 from common.api.fields import CodeField, SyncFieldsMixin
 from common.api.filters import SyncFilterSet
 from common.api.serializers import BulkResponseSerializer, StrictSerializer, bulk_request_schema
@@ -122,11 +122,12 @@ class CustomerDetailApi(APIView):
     @extend_schema(request=CustomerSerializer, responses=CustomerSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         customer = self._get(request, pk)
-        check_if_match(request, customer)
         item = CustomerSerializer(data=request.data, partial=True)
         item.is_valid(raise_exception=True)
         [result] = customers_upsert(
-            actor=request.user, items=[{**item.validated_data, "id": customer.pk}]
+            actor=request.user,
+            items=[{**item.validated_data, "id": customer.pk}],
+            if_match=if_match(request),
         )
         return single_write_response(result, CustomerSerializer)
 
@@ -134,7 +135,9 @@ class CustomerDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        customer_delete(actor=request.user, customer=self._get(request, pk))
+        customer_delete(
+            actor=request.user, customer=self._get(request, pk), if_match=if_match(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -160,10 +163,7 @@ class CustomerByExternalIdApi(APIView):
         item = CustomerSerializer(data=request.data)
         item.is_valid(raise_exception=True)
         data: dict[str, Any] = {**item.validated_data, "source": source, "external_id": external_id}
-        existing = customer_list(actor=request.user).filter(source=source, external_id=external_id)
-        if current := existing.first():
-            check_if_match(request, current)
-        [result] = customers_upsert(actor=request.user, items=[data])
+        [result] = customers_upsert(actor=request.user, items=[data], if_match=if_match(request))
         return single_write_response(result, CustomerSerializer)
 
 

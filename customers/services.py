@@ -13,6 +13,7 @@ from branches.models import Branch
 from common.bulk import ItemResult, bulk_upsert, item_error
 from common.events import emit
 from common.validation import reject_unknown_fields
+from common.versions import require_version
 from customers.models import Customer
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
@@ -68,9 +69,9 @@ def customer_create(*, actor: Any, **data: Any) -> Customer:
 def customer_update(*, actor: Any, customer: Customer, data: dict[str, Any]) -> Customer:
     _require_staff(actor)
     reject_unknown_fields(data, CUSTOMER_EDITABLE_FIELDS)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     if customer.is_deleted:
         raise ValidationError("This customer has been deleted and cannot be edited.")
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     for field, value in _normalise(data).items():
         setattr(customer, field, value)
     customer.full_clean()
@@ -81,9 +82,12 @@ def customer_update(*, actor: Any, customer: Customer, data: dict[str, Any]) -> 
 
 
 @transaction.atomic
-def customer_delete(*, actor: Any, customer: Customer) -> Customer:
-    """Soft delete: the record stays for sync feeds and the interactions that point at it."""
+def customer_delete(*, actor: Any, customer: Customer, if_match: str | None = None) -> Customer:
+    """Soft delete: the record stays for sync feeds and the interactions that point at it.
+    ``if_match`` (the API's If-Match) must name the version the row has under its lock."""
     _require_staff(actor)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+    require_version(if_match, customer)
     if not customer.is_deleted:
         customer.deleted_at = timezone.now()
         _record_author(customer, actor)
@@ -94,7 +98,11 @@ def customer_delete(*, actor: Any, customer: Customer) -> Customer:
 
 @transaction.atomic
 def customers_upsert(
-    *, actor: Any, items: list[dict[str, Any]], create_only: bool = False
+    *,
+    actor: Any,
+    items: list[dict[str, Any]],
+    create_only: bool = False,
+    if_match: str | None = None,
 ) -> list[ItemResult]:
     """Create or update customers, each matched by ``id`` or by (source, external_id).
 
@@ -123,6 +131,7 @@ def customers_upsert(
         items=values,
         failed=failed,
         create_only=create_only,
+        if_match=if_match,
         editable=sorted(CUSTOMER_EDITABLE_FIELDS - {"source", "external_id"}),
     )
     emit(

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api.etag import check_if_match
+from common.api.etag import if_match
 from common.api.fields import CodeField, SyncFieldsMixin
 from common.api.filters import IdFilter, SyncFilterSet, TimeFilter
 from common.api.serializers import (
@@ -174,11 +174,12 @@ class InteractionDetailApi(APIView):
     @extend_schema(request=InteractionSerializer, responses=InteractionSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         interaction = self._get(request, pk)
-        check_if_match(request, interaction)
         item = InteractionSerializer(data=request.data, partial=True)
         item.is_valid(raise_exception=True)
         [result] = interactions_upsert(
-            actor=request.user, items=[{**item.validated_data, "id": interaction.pk}]
+            actor=request.user,
+            items=[{**item.validated_data, "id": interaction.pk}],
+            if_match=if_match(request),
         )
         return single_write_response(result, InteractionSerializer)
 
@@ -186,7 +187,9 @@ class InteractionDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
-        interaction_delete(actor=request.user, interaction=self._get(request, pk))
+        interaction_delete(
+            actor=request.user, interaction=self._get(request, pk), if_match=if_match(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -212,12 +215,7 @@ class InteractionByExternalIdApi(APIView):
         item = InteractionSerializer(data=request.data)
         item.is_valid(raise_exception=True)
         data = {**item.validated_data, "source": source, "external_id": external_id}
-        existing = interaction_list(actor=request.user).filter(
-            source=source, external_id=external_id
-        )
-        if current := existing.first():
-            check_if_match(request, current)
-        [result] = interactions_upsert(actor=request.user, items=[data])
+        [result] = interactions_upsert(actor=request.user, items=[data], if_match=if_match(request))
         return single_write_response(result, InteractionSerializer)
 
 

@@ -15,6 +15,7 @@ from common.bulk import ItemResult, bulk_upsert, item_error
 from common.events import emit
 from common.models import external_ref_filter
 from common.validation import reject_unknown_fields
+from common.versions import require_version
 from customers.models import Channel, Customer
 from customers.services import customer_create
 from interactions.models import CheckIn, Interaction, Moment, Outcome
@@ -74,7 +75,7 @@ def interaction_update(
 def _interaction_change(
     interaction: Interaction, data: dict[str, Any], actor: Any, *, check_reach: bool
 ) -> Interaction:
-    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    interaction = Interaction.objects.select_for_update(no_key=True).get(pk=interaction.pk)
     if interaction.is_deleted:
         raise ValidationError("This interaction has been deleted and cannot be edited.")
     if check_reach:
@@ -90,9 +91,18 @@ def _interaction_change(
 
 
 @transaction.atomic
-def interaction_delete(*, actor: Any, interaction: Interaction) -> Interaction:
-    """Soft delete: statistics drop it, sync feeds report it as a tombstone."""
+def interaction_delete(
+    *, actor: Any, interaction: Interaction, if_match: str | None = None
+) -> Interaction:
+    """Soft delete: statistics drop it, sync feeds report it as a tombstone. ``if_match``
+    (the API's If-Match) must name the version the row has under its lock."""
+    interaction = (
+        Interaction.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("branch")
+        .get(pk=interaction.pk)
+    )
     _require_write_access(actor, interaction.branch)
+    require_version(if_match, interaction)
     if not interaction.is_deleted:
         interaction.deleted_at = timezone.now()
         interaction.save(update_fields=["deleted_at"])
@@ -194,7 +204,11 @@ def _item_values(
 
 @transaction.atomic
 def interactions_upsert(
-    *, actor: Any, items: list[dict[str, Any]], create_only: bool = False
+    *,
+    actor: Any,
+    items: list[dict[str, Any]],
+    create_only: bool = False,
+    if_match: str | None = None,
 ) -> list[ItemResult]:
     """Create or update interactions, each matched by ``id`` or by (source, external_id).
 
@@ -227,6 +241,7 @@ def interactions_upsert(
         items=values,
         failed=failed,
         create_only=create_only,
+        if_match=if_match,
         editable=sorted(INTERACTION_EDITABLE_FIELDS - {"source", "external_id"}),
         may_change=may_change,
     )
@@ -261,7 +276,9 @@ def interaction_log_with_new_customer(
 
 
 def _locked_check_in(actor: Any, check_in: CheckIn) -> CheckIn:
-    locked = CheckIn.objects.select_for_update().select_related("branch").get(pk=check_in.pk)
+    locked = (
+        CheckIn.objects.select_for_update(of=("self",)).select_related("branch").get(pk=check_in.pk)
+    )
     _require_write_access(actor, locked.branch)
     if locked.finished_at is not None:
         raise ValidationError("This walk-in has already been finished.")

@@ -15,6 +15,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from common.versions import StaleVersionError
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -56,6 +58,8 @@ def _as_drf(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, StaleVersionError):
+        return PreconditionFailed()
     return exc
 
 

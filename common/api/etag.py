@@ -1,25 +1,15 @@
-"""Optimistic concurrency: ETag on single-object responses, If-Match on updates."""
+"""ETag on single-object responses; If-Match is checked by the services under the row lock
+(``common.versions``), the view only reads the header."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
 from rest_framework.request import Request
 
-from common.api.errors import PreconditionFailed
+from common.versions import version_tag
+
+etag_of = version_tag
 
 
-def etag_of(instance: Any) -> str:
-    version = f"{instance._meta.label}:{instance.pk}:{instance.updated_at.isoformat()}"
-    return '"' + hashlib.sha256(version.encode()).hexdigest()[:32] + '"'
-
-
-def check_if_match(request: Request, instance: Any) -> None:
-    """412 when the client's If-Match names another version (no header: no check)."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return
-    offered = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    if etag_of(instance) not in offered:
-        raise PreconditionFailed()
+def if_match(request: Request) -> str | None:
+    """The If-Match header as sent, or None."""
+    return request.headers.get("If-Match")

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.csv import CSVRenderer, csv_response
-from common.api.errors import PayloadTooLarge
+from common.api.errors import PayloadTooLarge, PreconditionFailed
 from common.api.etag import etag_of
 from common.api.pagination import KeysetPagination
 from common.bulk import ItemResult
@@ -49,6 +49,8 @@ def single_write_response(
 ) -> Response:
     """201/200 with the record and its ETag, or the error the result stands for."""
     if result.status == "error":
+        if result.stale:
+            raise PreconditionFailed()
         if result.forbidden:
             raise exceptions.PermissionDenied(_first_message(result.errors))
         if result.missing:
