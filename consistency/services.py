@@ -543,9 +543,15 @@ def _flags_apply(
         if not unchanged:
             moves.append((state, verdict))
     gone = [state for state in existing.values() if state.status not in Flag.CLOSED]
-    full = Flag.objects.in_bulk(
-        [state.pk for state, _ in moves if state is not None] + [state.pk for state in gone]
+    # The rows to change are locked (in id order) and their status read again under the
+    # lock: a manager's step taken since they were read is kept, never overwritten.
+    locked = (
+        Flag.objects.select_for_update(no_key=True)
+        .filter(pk__in=[s.pk for s, _ in moves if s is not None] + [s.pk for s in gone])
+        .order_by("pk")
     )
+    full = {flag.pk: flag for flag in locked}
+    gone = [state for state in gone if full[state.pk].status not in Flag.CLOSED]
     created: list[Flag] = []
     changed: list[Flag] = []
     history: list[FlagEvent] = []
@@ -658,10 +664,6 @@ def flag_transition(
     if action not in TRANSITIONS:
         raise ValidationError({"action": [f"Unknown action '{action}'."]})
     allowed_from, to_status = TRANSITIONS[action]
-    if flag.status not in allowed_from:
-        raise ValidationError(
-            {"status": [f"A flag that is {flag.status} cannot be sent to '{action}'."]}
-        )
     errors: dict[str, list[str]] = {}
     if action == "plan":
         if not plan.strip():
@@ -679,7 +681,12 @@ def flag_transition(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        flag = Flag.objects.select_for_update().get(pk=flag.pk)
+        # Lock, then check: the engine (or another manager) may have just moved the flag.
+        flag = Flag.objects.select_for_update(no_key=True).get(pk=flag.pk)
+        if flag.status not in allowed_from:
+            raise ValidationError(
+                {"status": [f"A flag that is {flag.status} cannot be sent to '{action}'."]}
+            )
         previous = flag.status
         if action == "plan":
             flag.owner, flag.due_date, flag.plan = owner, due_date, plan.strip()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from branches.models import Branch, Role
 from consistency.models import Flag, FlagStatus
-from consistency.services import flag_transition
+from consistency.services import FlagState, RecomputeResult, _flags_apply, flag_transition
 from tests.conftest import Chain
 from tests.factories import UserFactory
 
@@ -117,3 +119,79 @@ def test_agents_and_other_regions_cannot_work_a_flag(chain: Chain) -> None:
     flag.refresh_from_db()
     assert flag.status == FlagStatus.OPEN
     assert not flag.events.exists()
+
+
+def test_a_flag_the_engine_just_cleared_cannot_be_acknowledged(chain: Chain) -> None:
+    """The manager's page showed the flag open; the engine has cleared it since. The step
+    is checked against the row as it is under the lock, not as the page read it."""
+    shown = flag_at(chain.north_a)
+    Flag.objects.filter(pk=shown.pk).update(status=FlagStatus.CLEARED)
+    with pytest.raises(ValidationError) as refused:
+        flag_transition(actor=chain.regional, flag=shown, action="acknowledge")
+    assert "status" in refused.value.message_dict
+    assert Flag.objects.get(pk=shown.pk).status == FlagStatus.CLEARED
+    assert not shown.events.exists()
+
+
+def test_the_engine_does_not_clear_a_flag_a_manager_resolved_after_it_read_the_flags(
+    chain: Chain,
+) -> None:
+    """The engine decided from rows it read unlocked; a manager resolved the flag since.
+    Under the lock the engine sees the resolution and keeps it."""
+    flag = flag_at(chain.north_a)
+    as_read = _flag_state(flag)
+    flag_transition(actor=chain.regional, flag=flag, action="resolve", note="Coached.")
+    _flags_apply("week", flag.period_start, [], [as_read], RecomputeResult())
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.RESOLVED
+    assert [e.action for e in flag.events.all()] == ["resolve"]
+
+
+def _flag_state(flag: Flag) -> FlagState:
+    return FlagState(*Flag.objects.values_list(*FlagState._fields).get(pk=flag.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two sessions: PostgreSQL")
+def test_a_manager_waiting_on_the_engines_lock_sees_what_the_engine_did(chain: Chain) -> None:
+    """The engine holds the flag's row while it clears it; the manager's acknowledgement
+    waits for the lock and is then refused, never applied on top of the clearing."""
+    shown = flag_at(chain.north_a)
+    locked, release = threading.Event(), threading.Event()
+
+    def engine_clears() -> None:
+        try:
+            with transaction.atomic():
+                Flag.objects.select_for_update().get(pk=shown.pk)
+                Flag.objects.filter(pk=shown.pk).update(status=FlagStatus.CLEARED)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    engine = threading.Thread(target=engine_clears)
+    engine.start()
+    outcome: list[str] = []
+    try:
+        assert locked.wait(10)
+
+        def manager_acknowledges() -> None:
+            try:
+                flag_transition(actor=chain.regional, flag=shown, action="acknowledge")
+                outcome.append("acknowledged")
+            except ValidationError:
+                outcome.append("refused")
+            finally:
+                connection.close()
+
+        manager = threading.Thread(target=manager_acknowledges)
+        manager.start()
+        manager.join(0.5)
+        assert manager.is_alive()  # waiting for the engine's lock
+        release.set()
+        manager.join(10)
+    finally:
+        release.set()
+        engine.join()
+    assert outcome == ["refused"]
+    assert Flag.objects.get(pk=shown.pk).status == FlagStatus.CLEARED

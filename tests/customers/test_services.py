@@ -96,3 +96,18 @@ def test_search_by_name_email_or_phone_digits(chain: Chain) -> None:
     assert found("lovel") == []
     with pytest.raises(Customer.DoesNotExist):
         customer_get(actor=chain.agent, customer_id=ada.pk)
+
+
+def test_a_customer_deleted_meanwhile_is_neither_edited_nor_deleted_twice(
+    chain: Chain, django_capture_on_commit_callbacks: object
+) -> None:
+    """The form was opened before someone else deleted the record: the edit is checked
+    against the row under its lock, and a second delete announces nothing new."""
+    opened = customer_create(actor=chain.agent, name="Ada")
+    customer_delete(actor=chain.agent, customer=Customer.objects.get(pk=opened.pk))
+    with pytest.raises(ValidationError):
+        customer_update(actor=chain.agent, customer=opened, data={"name": "Ada L."})
+    assert Customer.objects.get(pk=opened.pk).name == "Ada"
+    deleted_at = Customer.objects.get(pk=opened.pk).deleted_at
+    customer_delete(actor=chain.agent, customer=opened)  # the stale copy says "alive"
+    assert Customer.objects.get(pk=opened.pk).deleted_at == deleted_at
