@@ -17,7 +17,8 @@ active ones among them). What kind of record it may touch is its scopes' busines
 checked by the API layer.
 
 Customers are chain-wide records, so any active staff member (or integration)
-may read a customer and the customer's timeline across branches.
+may read a customer and the customer's timeline across branches. A key limited to
+branches writes only the customers of those branches (``customer_write_limits``).
 """
 
 from __future__ import annotations
@@ -114,6 +115,16 @@ def branch_scope(user: Any, *, for_write: bool = False) -> BranchScope:
     return BranchScope(
         everything=False, branch_ids=frozenset(reach.values_list("pk", flat=True).distinct())
     )
+
+
+def customer_write_limits(user: Any) -> BranchScope | None:
+    """Where the customers a caller writes must belong. Customers are chain-wide records:
+    staff and unlimited keys write any (None). A key limited to branches creates customers
+    only at them and changes or deletes only customers homed at them or served there
+    (``customers.selectors.customers_within``): its writable branches."""
+    if isinstance(user, IntegrationPrincipal) and user.branch_ids is not None:
+        return branch_scope(user, for_write=True)
+    return None
 
 
 def regions_visible_to(user: Any) -> QuerySet[Region]:

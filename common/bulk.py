@@ -29,6 +29,19 @@ M = TypeVar("M", bound=models.Model)
 Status = Literal["created", "updated", "unchanged", "error"]
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why an existing row may not be changed by this caller. ``hidden``: the caller may
+    not even see it, so the answer is the one for a row that does not exist."""
+
+    message: str
+    hidden: bool = False
+
+
+Vet = Callable[[Sequence[Any]], dict[int, Refusal]]
+NO_SUCH_RECORD = "No such record."
+
+
 @dataclass
 class ItemResult:
     index: int
@@ -187,18 +200,21 @@ def bulk_upsert(
     items: Sequence[dict[str, Any] | None],
     failed: dict[int, ItemResult],
     editable: Sequence[str],
-    may_change: Callable[[M], str | None] | None = None,
+    vet: Vet | None = None,
     create_only: bool = False,
     if_match: str | None = None,
+    create_defaults: dict[str, Any] | None = None,
+    may_create: Callable[[M], str | None] | None = None,
 ) -> list[ItemResult]:
     """Create or update ``items``: field values, plus ``id`` to name an existing row.
 
     ``failed`` holds the results the caller already decided (unresolvable references,
-    access), and those items are None. ``may_change`` vets an existing row before it
-    is updated (an error message, or None). Omitted fields keep their value. With
+    access), and those items are None. ``vet`` is given the existing rows the items
+    name, locked, and returns the refusals by row id. Omitted fields keep their value. With
     ``create_only`` an item whose external reference exists is an error. ``if_match``
     (a single write's If-Match header) is compared with each row while it is locked.
-    Must run inside a transaction.
+    ``create_defaults`` are values a new row gets unless its item sets them, and
+    ``may_create`` vets it (an error message, or None). Must run inside a transaction.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("bulk_upsert must run inside a transaction (it takes row locks).")
@@ -220,6 +236,7 @@ def bulk_upsert(
     refs = [k for k in first_seen if isinstance(k, tuple)]
     lock_external_refs(model, refs)
     by_id, by_ref = _existing_rows(model, {k for k in first_seen if isinstance(k, int)}, refs)
+    refusals = vet([*by_id.values(), *by_ref.values()]) if vet else {}
 
     foreign_keys = [f for f in model._meta.concrete_fields if f.is_relation]
     fk_names = {f.name for f in foreign_keys}
@@ -238,14 +255,19 @@ def bulk_upsert(
         if values is None or i in results:
             continue
         values = dict(values)
+        named_by = "id" if "id" in values else "external_id"
         if "id" in values:
             instance = by_id.get(values.pop("id"))
             if instance is None:
-                results[i] = item_error(i, {"id": ["No such record."]}, missing=True)
+                results[i] = item_error(i, {"id": [NO_SUCH_RECORD]}, missing=True)
                 continue
         else:
             ref = (values.get("source", ""), values.get("external_id", ""))
             instance = by_ref.get(ref) if ref[1] else None
+        refusal = refusals.get(instance.pk) if instance is not None else None
+        if refusal is not None and refusal.hidden:
+            results[i] = item_error(i, {named_by: [NO_SUCH_RECORD]}, missing=True)
+            continue
         if not if_match_holds(if_match, instance):
             results[i] = item_error(i, {"non_field_errors": [str(StaleVersionError())]}, stale=True)
             continue
@@ -261,16 +283,28 @@ def bulk_upsert(
                     i, {"non_field_errors": ["This record was deleted."]}, missing=True
                 )
                 continue
-            refusal = may_change(instance) if may_change else None
-            if refusal:
-                results[i] = item_error(i, {"non_field_errors": [refusal]}, forbidden=True)
+            if refusal is not None:
+                results[i] = item_error(i, {"non_field_errors": [refusal.message]}, forbidden=True)
+                continue
+            moved = [
+                name
+                for name in ("source", "external_id")
+                if name in values and values[name] != getattr(instance, name)
+            ]
+            if moved:
+                fixed = "A record's source and external_id cannot be changed."
+                results[i] = item_error(i, {name: [fixed] for name in moved})
                 continue
             before = {name: getattr(instance, name) for name in compared}
         else:
             instance = model()
             before = None
+            values = {**(create_defaults or {}), **values}
         for name, value in values.items():
             setattr(instance, name, value)
+        if before is None and may_create and (refused := may_create(instance)):
+            results[i] = item_error(i, {"non_field_errors": [refused]}, forbidden=True)
+            continue
         try:
             missing = [f.name for f in required_fks if getattr(instance, f.attname) is None]
             if missing:

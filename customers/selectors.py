@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from branches.access import is_staff_member
+from branches.access import BranchScope, is_staff_member
 from customers.models import Customer
 
 
@@ -43,3 +44,19 @@ def customer_search(*, actor: Any, query: str, limit: int = 20) -> QuerySet[Cust
     if len(digits) >= 3:
         condition |= Q(phone__contains=digits)
     return customers.filter(condition).order_by("name", "id")[:limit]
+
+
+def customers_within(*, scope: BranchScope, customer_ids: Iterable[int]) -> set[int]:
+    """Which of these customers belong to the branches of ``scope``: homed at one of them,
+    or with a live touchpoint there (read through the reverse relation by name, so this
+    layer still imports nothing of the interactions app)."""
+    ids = set(customer_ids)
+    if scope.everything or not ids:
+        return ids
+    homed = Q(home_branch_id__in=scope.branch_ids)
+    served = Q(interactions__branch_id__in=scope.branch_ids, interactions__deleted_at__isnull=True)
+    return set(
+        Customer.objects.filter(Q(pk__in=ids) & (homed | served))
+        .values_list("pk", flat=True)
+        .distinct()
+    )

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from branches.access import is_staff_member
+from branches.access import customer_write_limits, is_staff_member
 from branches.models import Branch
-from common.bulk import ItemResult, bulk_upsert, item_error
+from common.bulk import ItemResult, Refusal, bulk_upsert, item_error
 from common.events import emit
 from common.validation import reject_unknown_fields
 from common.versions import require_version
 from customers.models import Customer
+from customers.selectors import customers_within
 
 CUSTOMER_EDITABLE_FIELDS = frozenset(
     {
@@ -31,6 +33,15 @@ CUSTOMER_EDITABLE_FIELDS = frozenset(
         "source",
         "external_id",
     }
+)
+
+
+HOME_OUTSIDE = (
+    "A key limited to branches creates customers at one of its branches: set home_branch "
+    "to one of them."
+)
+OUTSIDE_LIMITS = (
+    "A key limited to branches changes only customers homed at its branches or served there."
 )
 
 
@@ -87,6 +98,9 @@ def customer_delete(*, actor: Any, customer: Customer, if_match: str | None = No
     ``if_match`` (the API's If-Match) must name the version the row has under its lock."""
     _require_staff(actor)
     customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+    limits = customer_write_limits(actor)
+    if limits is not None and not customers_within(scope=limits, customer_ids=[customer.pk]):
+        raise PermissionDenied(OUTSIDE_LIMITS)
     require_version(if_match, customer)
     if not customer.is_deleted:
         customer.deleted_at = timezone.now()
@@ -107,9 +121,11 @@ def customers_upsert(
     """Create or update customers, each matched by ``id`` or by (source, external_id).
 
     ``home_branch`` is a branch code. Fields an item leaves out keep their value (or
-    default, for a new customer). Returns one result per item, in order.
+    default, for a new customer). A key limited to branches keeps to them
+    (``branches.access.customer_write_limits``). Returns one result per item, in order.
     """
     _require_staff(actor)
+    limits = customer_write_limits(actor)
     codes = {item["home_branch"] for item in items if item.get("home_branch")}
     branches = {b.code: b for b in Branch.objects.filter(code__in=codes)}
     failed: dict[int, ItemResult] = {}
@@ -125,7 +141,23 @@ def customers_upsert(
                 failed[index] = item_error(
                     index, {"home_branch": [f"No branch with code '{item['home_branch']}'."]}
                 )
+        if index not in failed and limits is not None and "home_branch" in data:
+            home = data["home_branch"]
+            if home is None or not limits.allows(home.pk):
+                failed[index] = item_error(index, {"home_branch": [HOME_OUTSIDE]}, forbidden=True)
         values.append(None if index in failed else data)
+
+    def vet(existing: Sequence[Customer]) -> dict[int, Refusal]:
+        if limits is None:
+            return {}
+        reached = customers_within(scope=limits, customer_ids=[c.pk for c in existing])
+        return {c.pk: Refusal(OUTSIDE_LIMITS) for c in existing if c.pk not in reached}
+
+    def may_create(customer: Customer) -> str | None:
+        if limits is not None and not limits.allows(customer.home_branch_id):
+            return HOME_OUTSIDE
+        return None
+
     results = bulk_upsert(
         model=Customer,
         items=values,
@@ -133,6 +165,8 @@ def customers_upsert(
         create_only=create_only,
         if_match=if_match,
         editable=sorted(CUSTOMER_EDITABLE_FIELDS - {"source", "external_id"}),
+        vet=vet,
+        may_create=may_create,
     )
     emit(
         [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from branches.access import BranchScope, branch_scope
 from branches.models import Branch
-from common.bulk import ItemResult, bulk_upsert, item_error
+from common.bulk import NO_SUCH_RECORD, ItemResult, Refusal, bulk_upsert, item_error
 from common.events import emit
 from common.models import external_ref_filter
 from common.validation import reject_unknown_fields
@@ -227,14 +228,19 @@ def interactions_upsert(
             failed[index] = item_error(index, problems, forbidden=forbidden)
             values.append(None)
             continue
-        if "id" not in data:
-            data.setdefault("staff", staff)
         values.append(data)
+    visible = branch_scope(actor)
 
-    def may_change(existing: Interaction) -> str | None:
-        if not writable.allows(existing.branch_id):
-            return "You may not change interactions at this branch."
-        return None
+    def vet(existing: Sequence[Interaction]) -> dict[int, Refusal]:
+        """Rows at branches the caller cannot see are answered as missing (as GET does);
+        rows it sees but may not write are refused."""
+        refusals = {}
+        for row in existing:
+            if not visible.allows(row.branch_id):
+                refusals[row.pk] = Refusal(NO_SUCH_RECORD, hidden=True)
+            elif not writable.allows(row.branch_id):
+                refusals[row.pk] = Refusal("You may not change interactions at this branch.")
+        return refusals
 
     results = bulk_upsert(
         model=Interaction,
@@ -243,7 +249,8 @@ def interactions_upsert(
         create_only=create_only,
         if_match=if_match,
         editable=sorted(INTERACTION_EDITABLE_FIELDS - {"source", "external_id"}),
-        may_change=may_change,
+        vet=vet,
+        create_defaults={"staff": staff},
     )
     emit(
         [

@@ -459,14 +459,33 @@ RULES: dict[str, Rule] = {
     "customer-list": Rule(
         (
             *gets(STAFF | SCOPED_KEYS, CSV),
-            Check("POST", STAFF | SCOPED_KEYS, body=lambda w: {"name": "Eve New"}),
+            # A key limited to branches creates customers only at them.
+            Check("POST", STAFF | {KEY_ALL}, body=lambda w: {"name": "Eve New"}),
+            Check(
+                "POST",
+                STAFF | {KEY_ALL},
+                body=lambda w: {"name": "Eve at A", "home_branch": w.branch_a.code},
+                label="home-a",
+            ),
+            Check(
+                "POST",
+                STAFF | SCOPED_KEYS,
+                body=lambda w: {"name": "Eve at B", "home_branch": w.branch_b.code},
+                label="home-b",
+            ),
         ),
         api=True,
         target="customer",
         shows_branch_a_name=False,
     ),
     "customer-bulk": Rule(
-        (Check("POST", STAFF | SCOPED_KEYS, body=lambda w: [{"name": "Bulk New"}]),),
+        (
+            Check(
+                "POST",
+                STAFF | SCOPED_KEYS,
+                body=lambda w: [{"source": "matrix", "external_id": "new", "name": "Bulk New"}],
+            ),
+        ),
         api=True,
         target="customer",
     ),

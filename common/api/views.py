@@ -20,6 +20,7 @@ from common.api.pagination import KeysetPagination
 from common.bulk import ItemResult
 
 MAX_BULK_ITEMS = 1000
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 Upsert = Callable[..., list[ItemResult]]
 
 
@@ -97,11 +98,14 @@ class BulkUpsertApi(APIView):
             )
         results: dict[int, dict[str, Any]] = {}
         valid: list[tuple[int, dict[str, Any]]] = []
+        # A retried batch must create nothing twice: each item names its record (id or
+        # external reference), unless the whole batch carries an Idempotency-Key.
+        keyed = IDEMPOTENCY_HEADER in request.headers
         # One serializer validates every item: building its fields is the costly part.
         validator = self.item_serializer_class()
         for index, raw in enumerate(items):
             try:
-                valid.append((index, dict(validator.run_validation(raw))))
+                valid.append((index, _bulk_item(validator, raw, keyed)))
             except serializers.ValidationError as exc:
                 results[index] = _result_body(index, "error", None, exc.detail)
         saved = self.upsert(actor=request.user, items=[data for _, data in valid])
@@ -120,6 +124,26 @@ class BulkUpsertApi(APIView):
                 "results": ordered,
             }
         )
+
+
+UNNAMED_ITEM = (
+    "Name the record: an external_id (with its source) or the id of a record to update, so "
+    "that a retried batch creates nothing twice; or send the batch with an Idempotency-Key."
+)
+
+
+def _bulk_item(validator: serializers.Serializer, raw: dict[str, Any], keyed: bool) -> Any:
+    """One item's validated values; ``id`` (read-only elsewhere) names a row to update."""
+    raw = dict(raw)
+    pk = raw.pop("id", None)
+    if pk is not None and (not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63):
+        raise serializers.ValidationError({"id": ["Must be the id of a record (a whole number)."]})
+    data = dict(validator.run_validation(raw))
+    if pk is not None:
+        data["id"] = pk
+    elif not data.get("external_id") and not keyed:
+        raise serializers.ValidationError({"external_id": [UNNAMED_ITEM]})
+    return data
 
 
 def _result_body(index: int, state: str, pk: int | None, errors: Any) -> dict[str, Any]:

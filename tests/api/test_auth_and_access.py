@@ -111,7 +111,12 @@ def test_a_key_limited_to_one_branch_cannot_reach_others(
     assert [b["code"] for b in limited.get("/api/v1/branches/").json()] == ["n-a"]
     assert limited.get(f"/api/v1/branches/{chain.south_a.pk}/").status_code == 404
     bulk = limited.post(
-        "/api/v1/interactions/bulk/", [CALL, {**CALL, "branch": "s-a"}], format="json"
+        "/api/v1/interactions/bulk/",
+        [
+            {**CALL, "source": "cc", "external_id": "mine"},
+            {**CALL, "branch": "s-a", "source": "cc", "external_id": "theirs"},
+        ],
+        format="json",
     ).json()
     assert [r["status"] for r in bulk["results"]] == ["created", "error"]
     assert Interaction.objects.filter(branch=chain.south_a).count() == 1

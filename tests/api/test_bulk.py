@@ -31,6 +31,9 @@ def calls(count: int, prefix: str = "K", start: int = 0) -> list[dict[str, Any]]
     ]
 
 
+REF = {"source": "callcentre", "external_id": "late"}
+
+
 def test_each_item_gets_a_result_and_valid_ones_are_saved(chain: Chain, api: APIClient) -> None:
     batch = [
         *calls(2),
@@ -38,7 +41,7 @@ def test_each_item_gets_a_result_and_valid_ones_are_saved(chain: Chain, api: API
         {**calls(1, start=3)[0], "branch": "nowhere"},
         {**calls(1, start=4)[0], "colour": "red"},  # unknown field
         calls(1)[0],  # repeats item 0
-        {"channel": "phone", "branch": "n-a", "outcome": "resolved"},  # no occurred_at, no id
+        {"channel": "phone", "branch": "n-a", "outcome": "resolved", **REF},  # no occurred_at
     ]
     response = api.post("/api/v1/interactions/bulk/", batch, format="json")
     assert response.status_code == 200
