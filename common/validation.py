@@ -6,6 +6,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
+# The earliest year a recorded time may have: anything before is a typing mistake.
+EARLIEST_YEAR = 1900
+
 
 def reject_unknown_fields(data: Mapping[str, Any], allowed: Collection[str]) -> None:
     """Refuse writes naming fields a service does not accept, instead of ignoring them."""

@@ -51,6 +51,25 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
+class NulCharacterMiddleware:
+    """Refuse a NUL character in the path or the query string with a 400: no text column
+    can store one (PostgreSQL fails the query), so no record can be named by it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.GET.lists()
+        if "\x00" in request.path or any(
+            "\x00" in name or any("\x00" in value for value in values) for name, values in query
+        ):
+            detail = "The address contains a NUL character."
+            if request.path.startswith("/api/"):
+                return problem_response(request, 400, detail, "bad_request")
+            return HttpResponse(detail, status=400, content_type="text/plain")
+        return self.get_response(request)
+
+
 class AuditOriginMiddleware:
     """Every write during a request is recorded as coming from the web UI, the admin or
     the API, from the client's address, by the signed-in user (API keys name their

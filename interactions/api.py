@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.etag import if_match
-from common.api.fields import CodeField, SyncFieldsMixin
+from common.api.fields import AwareDateTimeField, CodeField, SyncFieldsMixin
 from common.api.filters import IdFilter, SyncFilterSet, TimeFilter
 from common.api.serializers import (
     BulkResponseSerializer,
@@ -58,7 +58,7 @@ class InteractionSerializer(SyncFieldsMixin, StrictSerializer):
     staff = serializers.CharField(source="staff.username", read_only=True, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     direction = serializers.ChoiceField(choices=Direction.choices, required=False)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = AwareDateTimeField(required=False)
     wait_seconds = serializers.IntegerField(
         min_value=0, max_value=2_000_000_000, required=False, allow_null=True
     )
@@ -75,7 +75,7 @@ class InteractionSerializer(SyncFieldsMixin, StrictSerializer):
     csat = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     feedback_comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    feedback_at = serializers.DateTimeField(read_only=True)
+    feedback_at = serializers.DateTimeField(read_only=True, allow_null=True)
     source = serializers.CharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
 

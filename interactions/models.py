@@ -19,6 +19,7 @@ from common.models import (
     TimeStampedModel,
     external_ref_constraints,
 )
+from common.validation import EARLIEST_YEAR
 from customers.models import Channel, Customer
 
 # Clocks at the counter and in integrations drift a little; beyond this, a future time is a typo.
@@ -187,6 +188,8 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         errors: dict[str, str] = {}
         if self.occurred_at and self.occurred_at > timezone.now() + FUTURE_TOLERANCE:
             errors["occurred_at"] = "An interaction cannot start in the future."
+        elif self.occurred_at and self.occurred_at.year < EARLIEST_YEAR:
+            errors["occurred_at"] = f"Use a time from {EARLIEST_YEAR} on."
         if self.customer_id is not None and self.customer is not None and self.customer.is_deleted:
             errors["customer"] = "This customer has been deleted."
         if self.outcome == Outcome.ABANDONED and self.handle_seconds:

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
+
+from common.validation import EARLIEST_YEAR
 
 
 class CodeField(serializers.CharField):
@@ -29,3 +33,23 @@ class SyncFieldsMixin(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
     deleted = serializers.BooleanField(read_only=True, source="is_deleted")
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that says its zone (an offset or Z), from 1900 on. A time without
+    one would be read in the server's zone, which the sender never meant: refused."""
+
+    default_error_messages = {
+        "naive": "Give the time zone: an offset such as +07:00, or Z for UTC.",
+        "too_early": f"Use a time from {EARLIEST_YEAR} on.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed = parse_datetime(value) if isinstance(value, str) else value
+        if isinstance(parsed, datetime):
+            if parsed.tzinfo is None:
+                self.fail("naive")
+            if parsed.year < EARLIEST_YEAR:
+                self.fail("too_early")
+        result: datetime = super().to_internal_value(value)
+        return result

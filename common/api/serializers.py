@@ -54,8 +54,20 @@ class StrictSerializer(serializers.Serializer):
 
 
 class ExternalRefSerializer(StrictSerializer):
+    """A record named by the integration's own reference: both parts, always (also inside a
+    partial update, where DRF would otherwise let either be left out)."""
+
     source = serializers.CharField(max_length=64)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=128)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            missing = [name for name in ("source", "external_id") if name not in data]
+            if missing:
+                raise serializers.ValidationError(
+                    {name: ["This field is required."] for name in missing}
+                )
+        return super().to_internal_value(data)
 
 
 class BulkItemResultSerializer(serializers.Serializer):

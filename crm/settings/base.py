@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.RequestSizeLimitMiddleware",
+    "crm.middleware.NulCharacterMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -172,7 +173,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.CallerRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "common.api.errors.problem_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.api.negotiation.StrictContentNegotiation",
     "UNAUTHENTICATED_USER": None,
