@@ -25,6 +25,7 @@ def production_check(**env: str) -> subprocess.CompletedProcess[str]:
         "DATABASE_URL": "sqlite:////tmp/crm-deploy-check.sqlite3",
         "DJANGO_ALLOWED_HOSTS": "crm.example.com",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
     }
     base.update(env)
     return subprocess.run(
@@ -50,12 +51,32 @@ def test_production_settings_pass_the_deploy_check() -> None:
         ({"DJANGO_SECRET_KEY": "short"}, "50+ characters"),
         ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG"),
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
+        ({"CACHE_URL": ""}, "CACHE_URL"),
+        ({"CACHE_URL": "locmemcache://"}, "shared by all workers"),
     ],
 )
 def test_production_refuses_unsafe_configuration(env: dict[str, str], message: str) -> None:
     result = production_check(**env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_deploy_check_refuses_a_per_process_cache() -> None:
+    """Settings other than production's (which refuse it at start-up) still fail the check."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--tag", "caches"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "crm.settings.local",
+            "DATABASE_URL": "sqlite:////tmp/crm-deploy-check.sqlite3",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "crm.E001" in result.stderr
 
 
 def test_health_check_reports_the_database(db: None) -> None:

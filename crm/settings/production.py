@@ -12,6 +12,14 @@ if env.bool("DJANGO_DEBUG", default=False):
     raise ImproperlyConfigured("DJANGO_DEBUG must not be enabled in production.")
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Rate limits are counted in the cache, so it must be shared by every worker: no default,
+# and a per-process cache is refused (crm.checks repeats this for `check --deploy`).
+CACHES = {"default": env.cache("CACHE_URL")}
+if CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    raise ImproperlyConfigured(
+        "CACHE_URL must name a cache shared by all workers (e.g. redis://redis:6379/1): "
+        "rate limits are counted in it."
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
