@@ -10,7 +10,7 @@ class CrmConfig(AppConfig):
             pre_create_historical_record,
         )
 
-        import crm.checks  # noqa: F401 - registers the deploy checks
+        import crm.checks  # registers the deploy checks
         import crm.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
         from common.audit import stamp_history_row
         from common.events import domain_events
