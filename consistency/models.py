@@ -248,6 +248,9 @@ class Flag(models.Model):
     plan = models.TextField(blank=True, default="")
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Set in the recompute that raises the alarm, cleared when the digest is sent: an
+    # e-mail waiting for a broker that is down is sent by beat's task later, not lost.
+    notify_pending = models.BooleanField(default=False, editable=False)
 
     class Meta:
         constraints = [
@@ -259,6 +262,9 @@ class Flag(models.Model):
         indexes = [
             models.Index(fields=["status", "kind", "period_start"], name="flag_queue_idx"),
             models.Index(fields=["updated_at", "id"], name="flag_sync_idx"),
+            models.Index(
+                fields=["id"], condition=Q(notify_pending=True), name="flag_notify_pending_idx"
+            ),
         ]
 
     def __str__(self) -> str:

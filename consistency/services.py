@@ -106,7 +106,7 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
         # The embedded demo has no beat: bring the numbers up to date once the write lands.
         from consistency.tasks import dirty_days_recompute as recompute_task
 
-        transaction.on_commit(lambda: enqueue(recompute_task))
+        transaction.on_commit(lambda: enqueue(recompute_task), robust=True)
 
 
 def _branch_history_mark_dirty(branch: Branch) -> None:
@@ -219,7 +219,9 @@ def _after_commit(result: RecomputeResult) -> None:
         from consistency.tasks import flag_alarms_notify
 
         alarms = list(result.alarms)
-        transaction.on_commit(lambda: flag_alarms_notify.delay(alarms))
+        # Sent like every other task: with the broker down the alarms wait (notify_pending)
+        # for beat's flag-alarms-notify.
+        transaction.on_commit(lambda: enqueue(flag_alarms_notify, alarms), robust=True)
 
 
 @dataclass
@@ -507,7 +509,7 @@ class FlagState(NamedTuple):
 
 FLAG_EVIDENCE = [
     "status", "severity", "x", "n", "value", "centre", "lower95", "upper95", "lower998",
-    "upper998", "z", "abs_z", "cusum", "critical_moments", "updated_at",
+    "upper998", "z", "abs_z", "cusum", "critical_moments", "updated_at", "notify_pending",
 ]  # fmt: skip
 
 
@@ -600,6 +602,7 @@ def _flags_apply(
         flag.critical_moments = verdict.critical
         flag.updated_at = now
         if verdict.severity != Severity.WARNING and not was_alarm and recent:
+            flag.notify_pending = True
             notify.append(flag)
     Flag.objects.bulk_create(created)
     history += [FlagEvent(flag=f, action="opened", to_status=FlagStatus.OPEN) for f in created]

@@ -14,8 +14,9 @@ def dirty_days_recompute() -> int:
 
 
 @shared_task(name="consistency.flag_alarms_notify")
-def flag_alarms_notify(flag_ids: list[int]) -> int:
-    """E-mail each regional manager one digest of the new alarms in their regions."""
+def flag_alarms_notify(flag_ids: list[int] | None = None) -> int:
+    """E-mail each regional manager one digest of the new alarms in their regions (these
+    ones after a recompute; all that wait, as beat's task)."""
     from consistency.notifications import flag_alarms_notify as notify
 
     return notify(flag_ids=flag_ids)

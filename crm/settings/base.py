@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "crm.webhook_deliveries_send_due", "schedule": 30.0},
     "idempotency-purge": {"task": "crm.idempotency_records_purge", "schedule": 3600.0},
     "consistency-recompute": {"task": "consistency.dirty_days_recompute", "schedule": 180.0},
+    "flag-alarms-notify": {"task": "consistency.flag_alarms_notify", "schedule": 300.0},
     "survey-invitations": {"task": "feedback.invitations_send_due", "schedule": 60.0},
 }
 

@@ -364,6 +364,8 @@ def test_new_alarms_of_recent_weeks_are_mailed_once_to_the_regions_managers(
     alarmed = Flag.objects.filter(pk__in=result.alarms)
     assert {f.branch_id for f in alarmed} == {branches[0].pk}  # not the old divergence
     assert flag_alarms_notify(flag_ids=result.alarms) == 1
+    assert flag_alarms_notify(flag_ids=result.alarms) == 0  # delivered twice: sent once
+    assert flag_alarms_notify() == 0  # beat's run finds nothing waiting
     [digest] = mail.outbox
     assert digest.to == [manager.email]
     assert branches[0].code in digest.body

@@ -7,20 +7,25 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 import pytest
+from django.core import mail
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from branches.models import Branch, Role
 from consistency.models import DirtyDay, Flag, PeriodKind, Rollup, TestKind
 from consistency.services import consistency_recompute
 from consistency.tasks import dirty_days_recompute
+from consistency.tasks import flag_alarms_notify as flag_alarms_notify_task
 from crm.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from crm.tasks import webhook_deliveries_send_due
 from crm.webhooks import verify_signature
 from interactions.models import Interaction
 from interactions.services import interaction_log
+from tests.consistency.test_engine import diverging_chain
 from tests.factories import BranchFactory, InteractionFactory, RegionFactory, UserFactory
 from tests.faults.conftest import Receiver, broker_down, output, output_from_scratch, task_runs
 
@@ -161,3 +166,38 @@ def test_writes_survive_a_dead_broker_and_catch_up_when_it_is_back(
     assert sorted(receiver.event_ids()) == sorted(WebhookEvent.objects.values_list("pk", flat=True))
     for headers, body in receiver.received:
         assert verify_signature(secret, headers["X-Signature"], body)
+
+
+@pytest.mark.django_db
+def test_alarm_emails_wait_for_the_broker_instead_of_being_lost(
+    django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The recompute raising alarms commits while the broker is down: the digest's task
+    cannot be queued, the alarms stay marked as waiting, and beat's task mails them."""
+    today = timezone.localdate()
+    last_week = today - timedelta(days=today.weekday() + 7)
+    branches = diverging_chain()
+    Interaction.objects.update(occurred_at=datetime.combine(last_week, dtime(10), tzinfo=UTC))
+    manager = UserFactory.create(
+        role=Role.REGIONAL_MANAGER, regions=[branches[0].region], email="rm@x.test"
+    )
+    with (
+        broker_down(),
+        caplog.at_level(logging.WARNING),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = consistency_recompute()
+    assert result.alarms
+    assert mail.outbox == []
+    assert any("flag_alarms_notify" in r.getMessage() for r in caplog.records), caplog.text
+    assert set(Flag.objects.filter(notify_pending=True).values_list("pk", flat=True)) == set(
+        result.alarms
+    )
+
+    flag_alarms_notify_task()  # beat's run, the broker back
+    [digest] = mail.outbox
+    assert digest.to == [manager.email]
+    assert branches[0].code in digest.body
+    assert not Flag.objects.filter(notify_pending=True).exists()
+    flag_alarms_notify_task()
+    assert len(mail.outbox) == 1
