@@ -19,6 +19,7 @@ cumulative sum charts", Biostatistics 1 (2000) 441-452.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -266,22 +267,35 @@ def _exact_limits_many(
     pairs, back = np.unique(target + 1j * n, return_inverse=True)
     pairs = np.stack([pairs.real, pairs.imag], axis=1)
     keys = [(level, t, size) for t, size in pairs.tolist()]
-    new = [i for i, key in enumerate(keys) if key not in _EXACT_LIMITS]
+    # This call's limits are gathered first and the cache is only fed afterwards, so
+    # evicting entries can never take away one this call still needs.
+    found = [_EXACT_LIMITS.get(key) for key in keys]
+    new = [i for i, limits in enumerate(found) if limits is None]
     if new:
-        if len(_EXACT_LIMITS) > 200_000:
-            _EXACT_LIMITS.clear()
         tail = (1 - level) / 2
         targets, sizes = pairs[new, 0], pairs[new, 1]
         lows = _exact_limit_many(tail, sizes, targets).tolist()
         highs = _exact_limit_many(1 - tail, sizes, targets).tolist()
         for i, low, high in zip(new, lows, highs, strict=True):
-            _EXACT_LIMITS[keys[i]] = (low, high)
-    limits = np.array([_EXACT_LIMITS[key] for key in keys]).reshape(-1, 2)
+            found[i] = (low, high)
+        _exact_limits_remember({keys[i]: (lows[j], highs[j]) for j, i in enumerate(new)})
+    limits = np.array(found, dtype=float).reshape(-1, 2)
     chosen = limits[back.reshape(-1)]
     return chosen[:, 0], chosen[:, 1]
 
 
+# Remembered exact limits, oldest first. A long-running worker meets new peer centres every
+# period, so the cache is bounded: past EXACT_LIMITS_CACHE_SIZE the oldest entries go.
+EXACT_LIMITS_CACHE_SIZE = 200_000
 _EXACT_LIMITS: dict[tuple[float, float, float], tuple[float, float]] = {}
+
+
+def _exact_limits_remember(entries: dict[tuple[float, float, float], tuple[float, float]]) -> None:
+    _EXACT_LIMITS.update(entries)
+    excess = len(_EXACT_LIMITS) - EXACT_LIMITS_CACHE_SIZE
+    if excess > 0:
+        for key in list(itertools.islice(_EXACT_LIMITS, excess)):
+            del _EXACT_LIMITS[key]
 
 
 def judge_many(

@@ -190,3 +190,23 @@ def test_the_998_limits_lie_outside_the_95_limits(t: float, n: int) -> None:
     low998, high998 = stats.funnel_limits(t, n, 0.998)
     assert low998 <= low95
     assert high998 >= high95
+
+
+def test_the_exact_limits_cache_stays_bounded_and_never_forgets_what_a_call_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A long-running worker sees a new peer centre every period; when the cache is full,
+    a call mixing remembered and new (target, n) pairs still gets every limit, and they
+    are the limits computed with no cache at all."""
+    targets = np.array([0.0124, 0.02, 0.031, 0.047, 0.0124, 0.058, 0.02])
+    sizes = np.array([20.0, 30.0, 25.0, 40.0, 20.0, 22.0, 31.0])
+    monkeypatch.setattr(stats, "_EXACT_LIMITS", {})
+    fresh = stats._exact_limits_many(targets, sizes, 0.95)
+    monkeypatch.setattr(stats, "_EXACT_LIMITS", {})
+    monkeypatch.setattr(stats, "EXACT_LIMITS_CACHE_SIZE", 3)
+    stats._exact_limits_many(targets[:2], sizes[:2], 0.95)  # two pairs remembered
+    for _ in range(3):  # remembered and new pairs together, past the bound, repeatedly
+        low, high = stats._exact_limits_many(targets, sizes, 0.95)
+        np.testing.assert_array_equal(low, fresh[0])
+        np.testing.assert_array_equal(high, fresh[1])
+        assert len(stats._EXACT_LIMITS) <= 3
