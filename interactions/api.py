@@ -48,7 +48,12 @@ class InteractionSerializer(SyncFieldsMixin, StrictSerializer):
 
     branch = CodeField(max_length=32, required=False, help_text="Branch code, e.g. nor-01.")
     customer = serializers.IntegerField(
-        source="customer_id", required=False, allow_null=True, help_text="Customer id."
+        source="customer_id",
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Customer id.",
     )
     customer_ref = ExternalRefSerializer(
         required=False,
@@ -70,7 +75,12 @@ class InteractionSerializer(SyncFieldsMixin, StrictSerializer):
     is_complaint = serializers.BooleanField(required=False)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     moment = serializers.IntegerField(
-        source="moment_id", required=False, allow_null=True, help_text="Moment of truth id."
+        source="moment_id",
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Moment of truth id.",
     )
     csat = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)

@@ -150,7 +150,7 @@ def _resolve_references(
     three or four queries for a whole batch."""
     codes = {item["branch"] for item in items if item.get("branch")}
     branches = {b.code: b for b in Branch.objects.filter(code__in=codes)}
-    customer_ids = {item["customer"] for item in items if item.get("customer")}
+    customer_ids = {item["customer"] for item in items if item.get("customer") is not None}
     customers: dict[Any, Customer] = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
     refs: dict[str, set[str]] = {}
     for item in items:
@@ -159,7 +159,7 @@ def _resolve_references(
     for source, external_ids in refs.items():
         for c in external_ref_filter(Customer.objects, source, external_ids):
             customers[(c.source, c.external_id)] = c
-    moment_ids = {item["moment"] for item in items if item.get("moment")}
+    moment_ids = {item["moment"] for item in items if item.get("moment") is not None}
     moments = {m.pk: m for m in Moment.objects.filter(pk__in=moment_ids)}
     return branches, customers, moments
 
@@ -192,11 +192,11 @@ def _item_values(
             problems["customer_ref"] = [
                 f"No customer with source '{ref['source']}' and external id '{ref['external_id']}'."
             ]
-    elif item.get("customer"):
+    elif item.get("customer") is not None:
         data["customer"] = customers.get(item["customer"])
         if data["customer"] is None:
             problems["customer"] = [f"No customer with id {item['customer']}."]
-    if item.get("moment"):
+    if item.get("moment") is not None:
         data["moment"] = moments.get(item["moment"])
         if data["moment"] is None:
             problems["moment"] = [f"No moment with id {item['moment']}."]

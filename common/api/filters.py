@@ -11,12 +11,13 @@ from rest_framework.exceptions import ValidationError
 
 
 class IdFilter(django_filters.NumberFilter):
-    """A record id: a whole number within the database's range (not a decimal)."""
+    """A record id: a whole number within the database's range (not a decimal). One that
+    no record has (0, say) simply matches nothing."""
 
     field_class = forms.IntegerField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("min_value", -(2**63) + 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
 

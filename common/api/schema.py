@@ -1,5 +1,6 @@
-"""OpenAPI additions: the problem+json error responses every operation can give, and the
-``format`` parameter of CSV-capable lists (a drf-spectacular postprocessing hook)."""
+"""OpenAPI additions (a drf-spectacular postprocessing hook): the problem+json error
+responses every operation can give, the ``format`` parameter of CSV-capable lists, and
+``additionalProperties: false`` on request bodies, which refuse unknown fields."""
 
 from __future__ import annotations
 
@@ -50,10 +51,17 @@ def _codes(method: str, path: str) -> list[str]:
 
 
 def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM
+    # Every request body is a StrictSerializer, which refuses fields it does not know.
+    for name, component in schemas.items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            if path.endswith("/bulk/") and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
             responses = operation.setdefault("responses", {})
             for code in _codes(method, path):
                 responses.setdefault(
@@ -63,9 +71,24 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
                         "content": {"application/problem+json": {"schema": problem_ref}},
                     },
                 )
+            if method != "get":  # only lists export CSV; a write answers in JSON
+                for answer in responses.values():
+                    answer.get("content", {}).pop("text/csv", None)
+                kept = [p for p in operation.get("parameters", []) if p.get("name") != "format"]
+                if kept:
+                    operation["parameters"] = kept
+                else:
+                    operation.pop("parameters", None)
             ok = responses.get("200", {}).get("content", {})
             if "text/csv" in ok:
-                operation.setdefault("parameters", []).append(
+                parameters = operation.setdefault("parameters", [])
+                # drf-spectacular may have declared it already: one `format`, ours.
+                parameters[:] = [
+                    p
+                    for p in parameters
+                    if not (p.get("name") == "format" and p.get("in") == "query")
+                ]
+                parameters.append(
                     {
                         "name": "format",
                         "in": "query",

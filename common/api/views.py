@@ -32,6 +32,12 @@ class SyncListApi(generics.ListAPIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
     csv_filename = "export"
 
+    def get_renderers(self) -> list[Any]:
+        """CSV is an export of the list: a write on the same URL answers in JSON."""
+        if self.request is not None and self.request.method not in {"GET", "HEAD"}:
+            return [JSONRenderer()]
+        return super().get_renderers()
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rows = self.filter_queryset(self.get_queryset())
         if request.accepted_renderer.format == "csv":

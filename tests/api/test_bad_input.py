@@ -113,3 +113,13 @@ def test_feedback_at_is_null_until_feedback_arrives(chain: Chain, api: APIClient
         "/api/v1/interactions/", {**CALL, "occurred_at": "2026-11-02T09:00:00Z"}, format="json"
     )
     assert made.json()["feedback_at"] is None
+
+
+@pytest.mark.parametrize("field", ["moment", "customer"])
+def test_an_id_of_zero_is_a_field_error(chain: Chain, api: APIClient, field: str) -> None:
+    body = {**CALL, "occurred_at": "2026-11-02T09:00:00Z", field: 0}
+    put = api.put("/api/v1/interactions/by-external-id/cc/zero/", body, format="json")
+    assert field in _problem(put)["errors"]
+    bulk = api.post("/api/v1/interactions/bulk/", [body], format="json").json()
+    assert field in bulk["results"][0]["errors"]
+    assert not Interaction.objects.exists()

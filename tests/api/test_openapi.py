@@ -76,3 +76,24 @@ def test_schema_covers_every_endpoint_and_docs_are_local(db: None) -> None:
     docs = Client().get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in docs
     assert "https://" not in docs
+
+
+def test_the_schema_says_what_the_api_refuses(db: None) -> None:
+    """Request bodies refuse unknown fields, bulk bodies are required, a parameter appears
+    once, writes never answer CSV, and fields that can be null say so."""
+    document = Client().get("/api/schema/?format=json").json()
+    components = document["components"]["schemas"]
+    requests = {name: c for name, c in components.items() if name.endswith("Request")}
+    assert requests
+    assert all(c.get("additionalProperties") is False for c in requests.values())
+    assert components["Interaction"]["properties"]["feedback_at"]["nullable"] is True
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            names = [(p["name"], p["in"]) for p in operation.get("parameters", [])]
+            assert len(names) == len(set(names)), (method, path, names)
+            if method != "get":
+                assert ("format", "query") not in names, (method, path)
+                for answer in operation["responses"].values():
+                    assert "text/csv" not in answer.get("content", {}), (method, path)
+            if path.endswith("/bulk/"):
+                assert operation["requestBody"]["required"] is True
