@@ -29,6 +29,8 @@ def test_a_failing_in_process_recompute_does_not_fail_the_committed_batch(
     the failure is logged and the stale days stay marked for the next run."""
     settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE = True
     task = tasks.dirty_days_recompute
+    # As in the demo, even when the suite has a broker: no broker, tasks run in-process.
+    monkeypatch.setitem(task.app.conf, "task_always_eager", True)
     monkeypatch.setattr(task, "apply_async", lambda args=(), **_: task.apply(args=args))
 
     def broken() -> None:

@@ -42,6 +42,8 @@ def start_app(log: Any) -> subprocess.Popen[bytes]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER,
+        # Production refuses a per-process cache; files are shared by the worker's processes.
+        "CACHE_URL": f"filecache://{tempfile.gettempdir()}/crm-restart-test-cache",
     }
     command = [
         sys.executable, "-m", "gunicorn", "crm.wsgi:application", "--bind", "127.0.0.1:0",
