@@ -15,7 +15,6 @@ double. Pure simulation: no database.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -40,7 +39,8 @@ def main() -> int:
     parser.add_argument("--contacts-per-day", type=float, default=TYPICAL_CONTACTS_PER_DAY)
     parser.add_argument("--branches", type=int, default=2000, help="branch-years simulated")
     args = parser.parse_args()
-    seeded = importlib.import_module("consistency.migrations.0002_default_standard").CUSUM_H
+    from consistency.defaults import CUSUM_H as seeded
+
     started = time.perf_counter()
     print(
         f"in-control branch-years per cell: {args.branches}; typical volume "

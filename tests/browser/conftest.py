@@ -3,7 +3,6 @@ the live test server. Every request the page makes must stay on this machine."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,11 +11,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from playwright.sync_api import BrowserContext, Page, Route
 
-from consistency.models import Standard
+from consistency.defaults import standard_create
+from consistency.models import Standard, Target
 from consistency.services import consistency_recompute
 from interactions.demo import DEMO_PASSWORD
 from tests.web.conftest import DEMO_END
@@ -101,7 +100,7 @@ def live_demo(transactional_db: None, tmp_path: Path) -> None:
     """The small demo chain, committed so the live server sees it. Tables are emptied
     between such tests, the standard of the data migration too: it is put back first."""
     if not Standard.objects.exists():
-        importlib.import_module("consistency.migrations.0002_default_standard").create(apps, None)
+        standard_create(Standard, Target)
     call_command(
         "seed_demo", branches=8, weeks=8, interactions=12000, end=DEMO_END,
         truth_file=tmp_path / "truth.json", verbosity=0,

@@ -52,6 +52,28 @@ def test_the_overdispersion_correction_keeps_real_variety_from_flooding_the_queu
     assert uncorrected > 2 * corrected
 
 
+def test_two_points_of_true_variety_alarm_against_peers_at_about_the_nominal_rate() -> None:
+    """Branches spread uniformly 2 points either side of the chain: one-sided alarms should
+    come at about 0.1 % of branch-weeks. With the winsorised phi left uncorrected (a third
+    too small) it was 0.3 %."""
+    rng = np.random.default_rng(1)
+    volumes = np.clip(rng.lognormal(np.log(150), 0.8, 1000), 10, 3000)
+    true_rates = 0.80 + rng.uniform(-0.02, 0.02, 1000)
+    alarms = cells = 0
+    for _ in range(WEEKS):
+        x, n = chain_week(rng, volumes, true_rates)
+        alarms += int(peer_alarms(x, n).sum())
+        cells += int((n >= MIN_N).sum())
+    assert alarms / cells <= 0.002
+
+
+def test_winsorising_is_corrected_for_what_it_does_to_chance_alone() -> None:
+    rng = np.random.default_rng(2)
+    phis = [stats.overdispersion_phi(rng.normal(size=400)) for _ in range(200)]
+    assert abs(np.mean(phis) - 1) < 0.02
+    assert abs(stats.winsorised_normal_variance(0.1) - 0.6787) < 1e-4
+
+
 def test_a_ten_point_drop_at_a_busy_branch_is_flagged_within_two_weeks() -> None:
     rng = np.random.default_rng(11)
     caught = 0
@@ -69,7 +91,7 @@ def test_a_ten_point_drop_at_a_busy_branch_is_flagged_within_two_weeks() -> None
             if peer_alarms(x, n)[0] or against_standard is Status.ALARM:
                 caught += 1
                 break
-    assert caught >= 0.95 * runs
+    assert caught >= 0.9 * runs
 
 
 def test_the_cusum_catches_a_slow_slide_before_the_weekly_limits() -> None:

@@ -8,7 +8,6 @@ recovered run with a clean one.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import socket
@@ -27,7 +26,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery import Task
 from celery.signals import task_failure, task_postrun
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -36,7 +34,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from branches.models import Branch
-from consistency.models import ConsistencyIndex, Flag, FlagStatus, Rollup, Standard
+from consistency.defaults import standard_create
+from consistency.models import ConsistencyIndex, Flag, FlagStatus, Rollup, Standard, Target
 from consistency.services import consistency_recompute, days_mark_dirty
 from crm.celery import app
 from crm.services import api_key_create, integration_create
@@ -71,8 +70,7 @@ def standard(db: None) -> None:
     """The default chain standard made by migration 0002. Tests on committed data start
     from empty tables once an earlier such test has flushed them, so make it again."""
     if not Standard.objects.exists():
-        migration = importlib.import_module("consistency.migrations.0002_default_standard")
-        migration.create(django_apps, None)
+        standard_create(Standard, Target)
 
 
 # --- API clients ----------------------------------------------------------------------------
