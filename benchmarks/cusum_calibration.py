@@ -32,6 +32,7 @@ from consistency.calibration import (  # noqa: E402
     false_alarms_per_year,
     simulate,
 )
+from consistency.defaults import CUSUM_H  # noqa: E402
 
 
 def main() -> int:
@@ -39,7 +40,6 @@ def main() -> int:
     parser.add_argument("--contacts-per-day", type=float, default=TYPICAL_CONTACTS_PER_DAY)
     parser.add_argument("--branches", type=int, default=2000, help="branch-years simulated")
     args = parser.parse_args()
-    from consistency.defaults import CUSUM_H as seeded
 
     started = time.perf_counter()
     print(
@@ -55,7 +55,7 @@ def main() -> int:
         daily = args.contacts_per_day * share
         typical = simulate(p0, daily, branches=args.branches)
         calibrated = calibrate_h(typical, p0)
-        h = seeded[metric]
+        h = CUSUM_H[metric]
         rates = [
             false_alarms_per_year(simulate(p0, daily * f, branches=args.branches), p0, h)
             for f in (0.5, 1.0, 3.0)

@@ -508,7 +508,7 @@ def beat_worker(interval: float) -> int:
     setup_django()
     from django.db import connection
 
-    from consistency.services import dirty_days_recompute
+    from consistency.recompute import dirty_days_recompute
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -61,8 +61,8 @@ def main() -> int:
         FlagEvent,
         Rollup,
     )
+    from consistency.recompute import consistency_recompute, dirty_days_recompute
     from consistency.rollups import STAGE_WORK_MEM, DayRange, _day_counts, week_start
-    from consistency.services import consistency_recompute, dirty_days_recompute
     from interactions.models import Interaction
 
     interactions = Interaction.objects.count()

@@ -29,6 +29,13 @@ class Branch(models.Model):
     name = models.CharField(max_length=120)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     is_active = models.BooleanField(default=True)
+    peer_group = models.SlugField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Branches like it (format or size band: flagship, standard, kiosk …). The "
+        "peer test pools within the group when 8 or more of its branches have enough data.",
+    )
 
     class Meta:
         ordering = ["code"]

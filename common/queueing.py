@@ -12,16 +12,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, current_app
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task: Task[Any, Any], *args: Any) -> None:
+def enqueue(task: Task[Any, Any] | str, *args: Any) -> None:
     """Send ``task(*args)`` fire-and-forget. No result is subscribed to: with the result
     backend down as well (by default it is the broker's Redis), that alone would hold the
     request for its ~20 s of reconnect attempts. Run in-process (no broker), the task's
-    own errors are logged the same way: beat (or the next write) does the work again."""
+    own errors are logged the same way: beat (or the next write) does the work again.
+    A task may be named (the services below the tasks module queue it so)."""
+    if isinstance(task, str):
+        task = current_app.tasks[task]
     try:
         task.apply_async(args=args, ignore_result=True)
     except Exception:

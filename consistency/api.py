@@ -1,8 +1,7 @@
 """REST API of the consistency engine: metric cells, a region's comparison, the chain's
-consistency index, the flag queue with each flag's evidence, and the flag lifecycle.
+consistency index, and the flags (read-only evidence; the work is cases, ``case_api``).
 
-Everything is limited to the caller's branches (API keys need ``analytics:read``); the
-lifecycle is for managers signed in as themselves, never for API keys.
+Everything is limited to the caller's branches (API keys need ``analytics:read``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import django_filters
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import path
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -22,11 +21,9 @@ from rest_framework.views import APIView
 
 from branches.access import branch_scope
 from branches.api import visible_regions
-from branches.models import User
 from common.api.csv import CSVRenderer, csv_table
 from common.api.fields import FiniteFloatField
 from common.api.filters import StrictFilterSet, TimeFilter
-from common.api.serializers import StrictSerializer
 from common.api.views import SyncListApi, detail_response, scoped_get
 from consistency.models import (
     ALL_CHANNELS,
@@ -47,10 +44,9 @@ from consistency.selectors import (
     metric_cells,
     moment_breakdown,
 )
-from consistency.services import flag_transition
 from consistency.stats import Judgement, Status
 
-SCOPES = {"read": "analytics:read"}  # no "write": API keys never move flags
+SCOPES = {"read": "analytics:read"}  # flags are evidence: read-only
 CELL_STATUSES = [status.value for status in Status]
 
 
@@ -297,8 +293,9 @@ class FlagSerializer(serializers.ModelSerializer):
         fields = [
             "id", "branch", "region", "metric", "channel", "kind", "period_start", "test",
             "severity", "status", "x", "n", "value", "centre", "lower95", "upper95",
-            "lower998", "upper998", "z", "cusum", "critical_moments", "owner", "due_date",
-            "plan", "opened_at", "updated_at",
+            "lower998", "upper998", "z", "cusum", "signals", "critical_moments", "p_value",
+            "discovery", "peer_group", "case", "owner", "due_date", "plan", "opened_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -419,83 +416,10 @@ class FlagDetailApi(APIView):
         return detail_response(_flag(request, pk), FlagDetailSerializer)
 
 
-# --- the lifecycle -----------------------------------------------------------------------
-
-
-class NoteSerializer(StrictSerializer):
-    note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-
-
-class PlanSerializer(NoteSerializer):
-    owner = serializers.CharField(help_text="Username of who owns the plan.")
-    due_date = serializers.DateField()
-    plan = serializers.CharField(max_length=5000)
-
-    def validate_owner(self, value: str) -> User:
-        owner = User.objects.filter(username=value, is_active=True).first()
-        if owner is None:
-            raise serializers.ValidationError("No active user has this username.")
-        return owner
-
-
-class FlagActionApi(APIView):
-    """One step of the lifecycle; answers with the flag as it now is."""
-
-    required_scopes = SCOPES
-    action: str
-    serializer_class: type[serializers.Serializer] = NoteSerializer
-
-    def post(self, request: Request, pk: int) -> Response:
-        flag = _flag(request, pk)
-        data = self.serializer_class(data=request.data)
-        data.is_valid(raise_exception=True)
-        flag = flag_transition(
-            actor=request.user, flag=flag, action=self.action, **data.validated_data
-        )
-        return detail_response(_flag(request, flag.pk), FlagDetailSerializer)
-
-
-def _schema(request: type[serializers.Serializer]) -> Any:
-    return extend_schema_view(post=extend_schema(request=request, responses=FlagDetailSerializer))
-
-
-@_schema(NoteSerializer)
-class FlagAcknowledgeApi(FlagActionApi):
-    """Acknowledge an open flag (a note is optional)."""
-
-    action = "acknowledge"
-
-
-@_schema(PlanSerializer)
-class FlagPlanApi(FlagActionApi):
-    """Plan the action: who owns it, by when, and what."""
-
-    action = "plan"
-    serializer_class = PlanSerializer
-
-
-@_schema(NoteSerializer)
-class FlagResolveApi(FlagActionApi):
-    """Resolve the flag, saying what was done."""
-
-    action = "resolve"
-
-
-@_schema(NoteSerializer)
-class FlagNoteApi(FlagActionApi):
-    """Add a note to the flag's history, whatever its status."""
-
-    action = "note"
-
-
 urlpatterns = [
     path("consistency/metrics/", MetricCellsApi.as_view(), name="consistency-metrics"),
     path("consistency/comparison/", ComparisonApi.as_view(), name="consistency-comparison"),
     path("consistency/index/", ConsistencyIndexApi.as_view(), name="consistency-index"),
     path("flags/", FlagListApi.as_view(), name="flag-list"),
     path("flags/<int:pk>/", FlagDetailApi.as_view(), name="flag-detail"),
-    path("flags/<int:pk>/acknowledge/", FlagAcknowledgeApi.as_view(), name="flag-acknowledge"),
-    path("flags/<int:pk>/plan/", FlagPlanApi.as_view(), name="flag-plan"),
-    path("flags/<int:pk>/resolve/", FlagResolveApi.as_view(), name="flag-resolve"),
-    path("flags/<int:pk>/notes/", FlagNoteApi.as_view(), name="flag-notes"),
 ]

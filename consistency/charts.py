@@ -114,7 +114,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
 
 def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
     """A metric's value per period against the target and its limits (which widen when a
-    period has fewer contacts)."""
+    period has fewer contacts); periods that were a case's evidence are diamonds."""
     x = [p["period_start"].isoformat() for p in points]
 
     def limit(key: str, side: int) -> list[float | None]:
@@ -133,7 +133,11 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
             "x": x,
             "y": [_scale(p["value"]) for p in points],
             "line": {"color": "#1f5fbf", "width": 2.5},
-            "marker": {"size": 8, "color": [COLOURS[str(p["status"])] for p in points]},
+            "marker": {
+                "size": [12 if p.get("evidence") else 8 for p in points],
+                "symbol": ["diamond" if p.get("evidence") else "circle" for p in points],
+                "color": [COLOURS[str(p["status"])] for p in points],
+            },
             "customdata": [p["n"] for p in points],
             "hovertemplate": "%{x}: %{y} (n=%{customdata})<extra></extra>",
         },

@@ -1,4 +1,4 @@
-"""Pickers and lifecycle forms of the consistency pages."""
+"""Pickers, filters and lifecycle forms of the consistency pages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from branches.models import Branch, Region, Role, User
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
+    CaseStatus,
     FlagStatus,
     Metric,
     PeriodKind,
@@ -95,6 +96,36 @@ class FlagFilterForm(forms.Form):
     def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches  # type: ignore[attr-defined]
+
+
+OPEN_CASES = "open"  # the case queue's default: every status still to work
+NO_PLAN, OVERDUE = "no_plan", "overdue"
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(OPEN_CASES, "Open (any step)"), *CaseStatus.choices, ("", "Any")],
+        required=False,
+    )
+    severity = forms.ChoiceField(
+        label="Level", choices=[("", "Any"), *Severity.choices], required=False
+    )
+    metric = forms.ChoiceField(choices=[("", "Any"), *Metric.choices], required=False)
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.none(), required=False, to_field_name="code", empty_label="Any"
+    )
+    peer_group = forms.ChoiceField(label="Peer group", choices=[("", "Any")], required=False)
+    work = forms.ChoiceField(
+        label="Work",
+        choices=[("", "Any"), (NO_PLAN, "No plan yet"), (OVERDUE, "Plan overdue")],
+        required=False,
+    )
+
+    def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches  # type: ignore[attr-defined]
+        groups = sorted({g for g in branches.values_list("peer_group", flat=True) if g})
+        self.fields["peer_group"].choices = [("", "Any"), *((g, g) for g in groups)]  # type: ignore[attr-defined]
 
 
 class NoteForm(forms.Form):

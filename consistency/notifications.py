@@ -1,82 +1,145 @@
-"""The e-mail digest of new alarms and CUSUM signals, one per regional manager."""
+"""E-mails about cases: one when a case opens, escalates or relapses (never per flag), and
+a weekly digest per regional manager. Both go to the branch's managers by their regions
+and branches; each event is claimed before its e-mail leaves, so none is sent twice."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.core import mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from branches.models import Role, User
-from consistency.models import Flag
+from branches.models import Branch, Role, User
+from consistency.models import Case, CaseEvent, CaseStatus
 
-# Alarms about older weeks (a full recompute, data arriving very late) are history: they
-# are in the queue, but nobody is e-mailed about them (the engine does not even queue them).
-RECENT_DAYS = 14
 logger = logging.getLogger(__name__)
+SUBJECTS = {
+    "opened": "New case",
+    "escalated": "Case escalated to alarm",
+    "reopened": "Case reopened (relapse)",
+}
 
 
-def _claim(flag_ids: Sequence[int] | None) -> list[Flag]:
-    """The alarms waiting to be announced (these ones, or all), marked announced in the
-    claiming transaction: a task run twice, or two workers, never send a digest twice."""
-    with transaction.atomic():
-        pending = Flag.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-            notify_pending=True
-        )
-        if flag_ids is not None:
-            pending = pending.filter(pk__in=flag_ids)
-        claimed = list(pending.order_by("pk"))
-        Flag.objects.filter(pk__in=[f.pk for f in claimed]).update(notify_pending=False)
-    recent = timezone.localdate() - timedelta(days=RECENT_DAYS)
+def case_link(case: Case) -> str:
+    return f"{settings.SURVEY_BASE_URL.rstrip('/')}/cases/{case.pk}/"
+
+
+def managers_of(branch: Branch) -> list[User]:
+    """Who hears of a branch's cases: its region's regional managers and its branch
+    managers, active and with an e-mail address."""
     return list(
-        Flag.objects.filter(pk__in=[f.pk for f in claimed], status="open", period_start__gte=recent)
-        .select_related("branch", "branch__region")
-        .order_by("branch__code", "metric")
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(
+            Q(role=Role.REGIONAL_MANAGER, regions=branch.region_id)
+            | Q(role=Role.BRANCH_MANAGER, branches=branch)
+        )
+        .distinct()
+        .order_by("username")
     )
 
 
-def flag_alarms_notify(*, flag_ids: Sequence[int] | None = None) -> int:
-    """Send the digests of the alarms waiting to be announced (``flag_ids`` of them, or all);
-    returns how many e-mails went out. Flags closed meanwhile and flags about old weeks are
-    left out; a manager hears only of their own regions. A mail server that fails is
-    logged: the alarms stay in the queue and on the managers' home pages."""
-    flags = _claim(flag_ids)
-    if not flags:
-        return 0
-    by_region = defaultdict(list)
-    for flag in flags:
-        by_region[flag.branch.region_id].append(flag)
-    managers = User.objects.filter(
-        role=Role.REGIONAL_MANAGER, is_active=True, regions__in=list(by_region)
-    ).prefetch_related("regions")
-    messages = []
-    for manager in managers.distinct():
-        if not manager.email:
-            continue
-        mine = [f for region in manager.regions.all() for f in by_region.get(region.pk, [])]
-        if not mine:
-            continue
-        lines = [
-            f"- {f.branch.code} {f.get_metric_display()} ({f.channel}), week of "
-            f"{f.period_start:%d %b %Y}: {f.get_severity_display()}, "
-            f"{f.get_test_display().lower()}: {f.value:.1%} of {f.n}"
-            for f in mine
-        ]
-        body = (
-            f"{len(mine)} new alarm(s) in your branches:\n\n" + "\n".join(lines) + "\n\n"
-            "Open the flag queue to acknowledge them and plan actions."
+def _claim() -> list[CaseEvent]:
+    with transaction.atomic():
+        claimed = list(
+            CaseEvent.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(notify_pending=True)
+            .order_by("id")[:500]
         )
-        subject = f"[Branch CRM] {len(mine)} new service alarm(s)"
-        messages.append((subject, body, settings.DEFAULT_FROM_EMAIL, [manager.email]))
+        CaseEvent.objects.filter(pk__in=[e.pk for e in claimed]).update(notify_pending=False)
+    return list(
+        CaseEvent.objects.filter(pk__in=[e.pk for e in claimed])
+        .select_related("case", "case__branch", "case__branch__region")
+        .order_by("id")
+    )
+
+
+def case_events_notify() -> int:
+    """Send one e-mail per waiting case event to the case's managers; returns how many were
+    sent. A mail server that fails is logged: the case is on the managers' pages anyway."""
+    sent = 0
+    for event in _claim():
+        case = event.case
+        recipients = [u.email for u in managers_of(case.branch)]
+        if not recipients:
+            continue
+        what = SUBJECTS.get(event.action, "Case")
+        subject = f"[Branch CRM] {what}: {case.branch.code} {case.get_metric_display()}"
+        body = (
+            f"{case.summary}.\n\n"
+            f"Status: {case.get_status_display()}. {event.note}\n\n"
+            f"Open the case: {case_link(case)}\n"
+        )
+        try:
+            sent += mail.EmailMessage(subject, body, to=recipients).send()
+        except Exception:  # claimed already: say so, do not send twice
+            logger.exception("Sending the e-mail of case event %s failed", event.pk)
+    return sent
+
+
+def cases_weekly_digest(*, now: datetime | None = None) -> int:
+    """Each regional manager's week in one e-mail: the open cases of their regions (worst
+    first), the oldest still without a plan, and those that resolved themselves."""
+    now = now or timezone.now()
+    week_ago = now - timedelta(days=7)
+    open_cases = list(
+        Case.objects.filter(status__in=Case.OPEN_STATUSES)
+        .select_related("branch")
+        .order_by("rank", "-abs_z", "-periods", "opened_at")
+    )
+    resolved = list(
+        Case.objects.filter(
+            status=CaseStatus.RESOLVED,
+            resolved_at__gte=week_ago,
+            events__action="resolved",
+            events__actor__isnull=True,
+        )
+        .select_related("branch")
+        .distinct()
+    )
+    by_region: dict[int, list[Case]] = defaultdict(list)
+    for case in open_cases:
+        by_region[case.branch.region_id].append(case)
+    quiet_by_region: dict[int, list[Case]] = defaultdict(list)
+    for case in resolved:
+        quiet_by_region[case.branch.region_id].append(case)
+    managers = (
+        User.objects.filter(role=Role.REGIONAL_MANAGER, is_active=True)
+        .exclude(email="")
+        .prefetch_related("regions")
+    )
+    messages = []
+    for manager in managers:
+        regions = [r.pk for r in manager.regions.all()]
+        mine = [c for r in regions for c in by_region.get(r, [])]
+        gone = [c for r in regions for c in quiet_by_region.get(r, [])]
+        if not mine and not gone:
+            continue
+        unplanned = sorted((c for c in mine if not c.plan), key=lambda c: c.opened_at)
+        lines = [f"{len(mine)} open case(s) in your branches:"]
+        lines += [f"- {c.summary} ({c.get_status_display()}) {case_link(c)}" for c in mine[:20]]
+        if unplanned:
+            oldest = unplanned[0]
+            lines += [
+                "",
+                f"Oldest without a plan, open since {oldest.opened_at:%d %b %Y}:",
+                f"- {oldest.summary} {case_link(oldest)}",
+            ]
+        if gone:
+            lines += ["", "Resolved by themselves this week (back within the limits):"]
+            lines += [f"- {c.branch.code} {c.get_metric_display()}" for c in gone]
+        subject = f"[Branch CRM] Your cases this week: {len(mine)} open"
+        messages.append(mail.EmailMessage(subject, "\n".join(lines) + "\n", to=[manager.email]))
     if not messages:
         return 0
     try:
-        return send_mass_mail(messages, fail_silently=False)
-    except Exception:  # the alarms are marked announced: say so, do not send twice
-        logger.exception("Sending %d alarm digest(s) failed", len(messages))
+        with mail.get_connection() as connection:
+            return connection.send_messages(messages) or 0
+    except Exception:
+        logger.exception("Sending %d weekly case digest(s) failed", len(messages))
         return 0

@@ -16,6 +16,7 @@ from branches.access import branch_scope
 from branches.models import Branch
 from common.audit import history_entries
 from consistency import stats
+from consistency.drift import CUSUM_METRICS, cusum_steps
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
@@ -32,7 +33,7 @@ from consistency.models import (
     Target,
 )
 from consistency.rollups import month_start, next_month, week_start
-from consistency.services import CUSUM_METRICS, StandardBook, cusum_steps
+from consistency.standard import StandardBook
 from interactions.models import Interaction, Moment
 
 
@@ -422,9 +423,14 @@ def branch_cusum(*, branch: Branch, until: date, weeks: int = 12) -> dict[str, d
 
 
 def flag_history(flag: Flag) -> list[dict[str, Any]]:
-    """The flag's events as audit entries (the shape of common.audit.history_entries),
-    newest first."""
-    events = flag.events.select_related("actor").order_by("-at", "-id")
+    """The flag's events as audit entries, newest first."""
+    return lifecycle_entries(flag.events.all())
+
+
+def lifecycle_entries(events: QuerySet[Any]) -> list[dict[str, Any]]:
+    """Lifecycle events (of a flag or a case) as audit entries (the shape of
+    common.audit.history_entries), newest first."""
+    events = events.select_related("actor").order_by("-at", "-id")
     return [
         {
             "at": e.at,

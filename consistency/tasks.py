@@ -1,22 +1,27 @@
-"""Thin Celery tasks of the consistency engine."""
+"""Thin Celery tasks of the consistency engine: a service call each."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from consistency.notifications import case_events_notify as notify
+from consistency.notifications import cases_weekly_digest as digest
+from consistency.recompute import dirty_days_recompute as recompute
+
 
 @shared_task(name="consistency.dirty_days_recompute")
 def dirty_days_recompute() -> int:
     """Beat task: recompute the branch-days writes made stale; returns branches touched."""
-    from consistency.services import dirty_days_recompute as recompute
-
     return recompute().branches
 
 
-@shared_task(name="consistency.flag_alarms_notify")
-def flag_alarms_notify(flag_ids: list[int] | None = None) -> int:
-    """E-mail each regional manager one digest of the new alarms in their regions (these
-    ones after a recompute; all that wait, as beat's task)."""
-    from consistency.notifications import flag_alarms_notify as notify
+@shared_task(name="consistency.case_events_notify")
+def case_events_notify() -> int:
+    """E-mail the managers of each case that opened, escalated or relapsed (once each)."""
+    return notify()
 
-    return notify(flag_ids=flag_ids)
+
+@shared_task(name="consistency.cases_weekly_digest")
+def cases_weekly_digest() -> int:
+    """Beat task, Mondays: each regional manager's open cases in one e-mail."""
+    return digest()

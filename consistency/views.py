@@ -7,24 +7,21 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
-from branches.access import branch_scope, is_manager, regions_visible_to
+from branches.access import branch_scope, regions_visible_to
 from branches.models import Branch
 from common.api.csv import csv_stream
-from common.forms import apply_errors
 from common.views import csv_or_page, wants_csv
 from consistency import charts
-from consistency.forms import OPEN, FlagFilterForm, FunnelForm, NoteForm, PeriodForm, PlanForm
-from consistency.models import Flag, Metric
+from consistency.case_selectors import case_queue
+from consistency.forms import OPEN, FlagFilterForm, FunnelForm, PeriodForm
+from consistency.models import Case, Flag, Metric
 from consistency.selectors import (
     ComparisonRow,
     MetricCell,
@@ -40,7 +37,6 @@ from consistency.selectors import (
     metric_cells,
     moment_breakdown,
 )
-from consistency.services import flag_transition
 
 FLAG_PAGE_SIZE = 50
 
@@ -224,7 +220,7 @@ MOMENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _moment_rows(moments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def moment_rows(moments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**m, "moment": str(m["moment"]), "critical": m["moment"].is_critical} for m in moments]
 
 
@@ -246,7 +242,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
     period_start = form.period_start(latest_period(kind))
     moments = moment_breakdown(branch=branch, kind=kind, period_start=period_start)
     if wants_csv(request) and request.GET.get("table") == "moments":
-        return csv_stream(MOMENT_COLUMNS, _moment_rows(moments), f"moments-{branch.code}")
+        return csv_stream(MOMENT_COLUMNS, moment_rows(moments), f"moments-{branch.code}")
     trends = branch_trends(branch=branch, channel=channel, kind=kind, until=period_start)
     cusum = branch_cusum(branch=branch, until=period_start)
     cells = {
@@ -299,9 +295,9 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
             "period_start": period_start,
             "metrics": metrics,
             "moments": moments,
-            "flags": flag_queue(actor=request.user)
-            .filter(branch=branch)
-            .exclude(status__in=Flag.CLOSED)[:20],
+            "cases": case_queue(actor=request.user).filter(
+                branch=branch, status__in=Case.OPEN_STATUSES
+            )[:20],
             "plotly": True,
         },
         columns=TREND_COLUMNS,
@@ -362,14 +358,9 @@ def _flag_or_404(request: HttpRequest, pk: int) -> Flag:
     return get_object_or_404(flag_queue(actor=request.user), pk=pk)
 
 
-def _flag_page(
-    request: HttpRequest, flag: Flag, forms: dict[str, Any] | None = None, status: int = 200
-) -> HttpResponse:
+def _flag_page(request: HttpRequest, flag: Flag) -> HttpResponse:
+    """A flag is read-only evidence: its numbers, trend, moments and history."""
     trend = flag_trend(flag)
-    may_act = is_manager(request.user) and branch_scope(request.user, for_write=True).allows(
-        flag.branch_id
-    )
-    forms = forms or {}
     return render(
         request,
         "consistency/flag_detail.html",
@@ -381,12 +372,8 @@ def _flag_page(
                 branch=flag.branch, kind=flag.kind, period_start=flag.period_start
             ),
             "events": flag.events.select_related("actor"),
-            "may_act": may_act,
-            "note_form": forms.get("note") or NoteForm(),
-            "plan_form": forms.get("plan") or PlanForm(branch=flag.branch),
             "plotly": True,
         },
-        status=status,
     )
 
 
@@ -403,7 +390,7 @@ def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
         moments = moment_breakdown(
             branch=flag.branch, kind=flag.kind, period_start=flag.period_start
         )
-        return csv_stream(MOMENT_COLUMNS, _moment_rows(moments), name)
+        return csv_stream(MOMENT_COLUMNS, moment_rows(moments), name)
     if table == "history":
         events = [
             {
@@ -421,33 +408,3 @@ def flag_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
         return csv_stream(columns, events, name)
     trend = flag_trend(flag)
     return csv_stream(["period_start", "x", "n", "value"], trend, name)
-
-
-DONE = {
-    "acknowledge": "Flag acknowledged.",
-    "plan": "Action plan saved.",
-    "resolve": "Flag resolved.",
-    "note": "Note added.",
-}
-
-
-@login_required
-@require_POST
-def flag_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """One lifecycle step; errors come back on the flag's page next to the fields."""
-    if action not in DONE:
-        raise Http404("No such action.")
-    flag = _flag_or_404(request, pk)
-    form: NoteForm = (
-        PlanForm(request.POST, branch=flag.branch) if action == "plan" else NoteForm(request.POST)
-    )
-    key = "plan" if action == "plan" else "note"
-    if form.is_valid():
-        try:
-            flag_transition(actor=request.user, flag=flag, action=action, **form.cleaned_data)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            messages.success(request, DONE[action])
-            return redirect("flag-page", pk=flag.pk)
-    return _flag_page(request, flag, {key: form}, status=400)

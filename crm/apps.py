@@ -11,7 +11,8 @@ class CrmConfig(AppConfig):
         )
 
         import crm.checks  # registers the deploy checks
-        import crm.schema  # noqa: F401 - registers the API key scheme with drf-spectacular
+        import crm.schema
+        import crm.tasks  # noqa: F401 - registers the tasks queued by name
         from common.audit import stamp_history_row
         from common.events import domain_events
         from crm.webhooks import outbox_record_events

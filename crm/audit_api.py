@@ -1,5 +1,5 @@
 """REST API for HQ admins (and API keys with the admin scope): the audit history of
-customers, interactions, flags and the standard, and a customer's GDPR export and erasure."""
+customers, interactions, flags, cases and the standard, and a customer's GDPR export and erasure."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from rest_framework.views import APIView
 from branches.access import branch_scope
 from common.api.views import scoped_get
 from common.audit import history_entries
-from consistency.models import Flag, Standard
-from consistency.selectors import flag_history, standard_history
+from consistency.models import Case, Flag, Standard
+from consistency.selectors import flag_history, lifecycle_entries, standard_history
 from crm.models import Scope
 from crm.privacy import customer_erase, customer_export, may_handle_personal_data
 from customers.models import Customer
@@ -90,6 +90,15 @@ class FlagHistoryApi(HistoryApi):
         )
 
 
+class CaseHistoryApi(HistoryApi):
+    """A case's lifecycle: opened, acknowledged, planned, monitored, resolved (by a manager
+    or by itself), withdrawn, reopened, with every note."""
+
+    def entries(self, request: Request, pk: int) -> list[dict[str, Any]]:
+        case = scoped_get(branch_scope(request.user).filter(Case.objects.all()), pk=pk)
+        return lifecycle_entries(case.events.all())
+
+
 class StandardHistoryApi(HistoryApi):
     """Changes to a version of the standard and its targets."""
 
@@ -141,5 +150,6 @@ urlpatterns = [
         name="interaction-history",
     ),
     path("flags/<int:pk>/history/", FlagHistoryApi.as_view(), name="flag-history"),
+    path("cases/<int:pk>/history/", CaseHistoryApi.as_view(), name="case-history"),
     path("standards/<int:pk>/history/", StandardHistoryApi.as_view(), name="standard-history"),
 ]

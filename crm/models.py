@@ -35,6 +35,10 @@ class Event(models.TextChoices):
     INTERACTION_DELETED = "interaction.deleted"
     FLAG_OPENED = "flag.opened"
     FLAG_UPDATED = "flag.updated"
+    CASE_OPENED = "case.opened"
+    CASE_UPDATED = "case.updated"
+    CASE_RESOLVED = "case.resolved"
+    CASE_REOPENED = "case.reopened"
     FEEDBACK_RECEIVED = "feedback.received"
 
 

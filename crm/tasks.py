@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from crm.idempotency import idempotency_records_purge as purge
+from crm.webhooks import webhook_deliveries_send as send
+
 
 @shared_task(name="crm.ping")
 def ping() -> str:
@@ -13,20 +16,14 @@ def ping() -> str:
 
 @shared_task(name="crm.webhook_deliveries_send")
 def webhook_deliveries_send(ids: list[int]) -> int:
-    from crm.webhooks import webhook_deliveries_send as send
-
     return send(ids=ids)
 
 
 @shared_task(name="crm.webhook_deliveries_send_due")
 def webhook_deliveries_send_due() -> int:
-    from crm.webhooks import webhook_deliveries_send as send
-
     return send()
 
 
 @shared_task(name="crm.idempotency_records_purge")
 def idempotency_records_purge() -> int:
-    from crm.idempotency import idempotency_records_purge as purge
-
     return purge()

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("customers.api")),
     path("", include("interactions.api")),
     path("", include("consistency.api")),
+    path("", include("consistency.case_api")),
     path("", include("feedback.api")),
     path("", include("crm.api")),
     path("", include("crm.audit_api")),

@@ -14,8 +14,9 @@ from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from branches.access import is_chain_admin, is_manager
 from common.api.errors import problem_response
-from consistency.models import ALL_CHANNELS, Flag, Metric, PeriodKind
-from consistency.selectors import comparison_rows, flag_queue, latest_period
+from consistency.case_selectors import case_queue
+from consistency.models import ALL_CHANNELS, Case, Metric, PeriodKind
+from consistency.selectors import comparison_rows, latest_period
 from consistency.views import branch_links
 from feedback.selectors import follow_up_list
 
@@ -45,7 +46,7 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's landing page: agents log at the counter; managers see how their
-    branches stand and the flags waiting for them; HQ sees the whole chain."""
+    branches stand and the cases waiting for them; HQ sees the whole chain."""
     user = request.user
     if not is_manager(user):
         return redirect("interaction-log")
@@ -59,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
         channel=ALL_CHANNELS,
         region_id=region.pk if region else None,
     )
-    flags = flag_queue(actor=user).exclude(status__in=Flag.CLOSED)
+    cases = case_queue(actor=user).filter(status__in=Case.OPEN_STATUSES)
     return render(
         request,
         "crm/home.html",
@@ -68,8 +69,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "period_start": period_start,
             "rows": rows,
             "metrics": Metric.choices,
-            "flags": flags[:10],
-            "open_flags": flags.count(),
+            "cases": cases[:10],
+            "open_cases": cases.count(),
+            "unplanned": cases.filter(plan="").count(),
             "is_admin": is_chain_admin(user),
             "overdue_follow_ups": follow_up_list(actor=user, overdue=True).count(),
             **branch_links(request),

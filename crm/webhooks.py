@@ -28,6 +28,7 @@ from rest_framework.serializers import BaseSerializer
 
 from common.queueing import enqueue
 from consistency.api import FlagSerializer
+from consistency.case_api import CaseSerializer
 from crm.models import (
     DeliveryStatus,
     Scope,
@@ -49,6 +50,7 @@ PAYLOADS: dict[str, tuple[type[BaseSerializer], str]] = {
     "customer": (CustomerSerializer, Scope.CUSTOMERS_READ),
     "interaction": (InteractionSerializer, Scope.INTERACTIONS_READ),
     "flag": (FlagSerializer, Scope.ANALYTICS_READ),
+    "case": (CaseSerializer, Scope.ANALYTICS_READ),
     "feedback": (FeedbackSerializer, Scope.INTERACTIONS_READ),
 }
 
@@ -121,9 +123,7 @@ def outbox_record_events(
 def _send_later(ids: list[int]) -> None:
     """Queue the deliveries' first try; with the broker down, beat's
     webhook-deliveries task sends them (they are pending and due)."""
-    from crm.tasks import webhook_deliveries_send
-
-    enqueue(webhook_deliveries_send, ids)
+    enqueue("crm.webhook_deliveries_send", ids)
 
 
 def backoff(attempts: int) -> timedelta:

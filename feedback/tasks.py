@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from feedback.services import invitations_send_due as send
+
 
 @shared_task(name="feedback.invitations_send_due")
 def invitations_send_due() -> int:
     """Beat task: send the survey invitations that are due; returns how many went out."""
-    from feedback.services import invitations_send_due as send
-
     return send().sent

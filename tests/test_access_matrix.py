@@ -33,6 +33,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from branches.models import Branch, Region, Role, User
+from consistency.models import Case as DivergenceCase
 from consistency.models import Flag, Rollup, Standard
 from consistency.rollups import week_start
 from crm.models import (
@@ -107,6 +108,7 @@ class World:
     customer: Customer
     interaction: Interaction
     flag: Flag
+    case: DivergenceCase
     follow_up: FollowUp
     check_in: CheckIn
     cycle: ServiceCycle
@@ -186,6 +188,12 @@ def build_world() -> World:
         test="standard", severity="alarm", x=4, n=60, value=0.07, centre=0.02,
         plan=PRIVATE_MARKERS[2],
     )  # fmt: skip
+    case = DivergenceCase.objects.create(
+        branch=branch_a, metric="complaint_rate", severity="alarm", rank=0, first_period=week,
+        last_period=week, periods=1, x=4, n=60, value=0.07, target=0.02,
+        summary=f"Complaint rate at {branch_a.code}", plan=PRIVATE_MARKERS[2],
+    )  # fmt: skip
+    Flag.objects.filter(pk=flag.pk).update(case=case)
     check_in = CheckIn.objects.create(branch=branch_a, label=PRIVATE_MARKERS[4], arrived_at=now)
     cycle = MomentFactory.create().cycle
     keys: dict[str, str] = {}
@@ -216,6 +224,7 @@ def build_world() -> World:
         customer=customer,
         interaction=interaction,
         flag=flag,
+        case=case,
         follow_up=follow_up,
         check_in=check_in,
         cycle=cycle,
@@ -403,10 +412,19 @@ RULES: dict[str, Rule] = {
     "flag-page": Rule(
         gets(SEES_A, CSV, f"{CSV}&table=moments", f"{CSV}&table=history"), kwargs=pk_of("flag")
     ),
-    "flag-action": Rule(
+    "case-queue": Rule(gets(STAFF, CSV, f"{CSV}&status=", "work=no_plan")),
+    "case-page": Rule(
+        gets(SEES_A, CSV, f"{CSV}&table=moments", f"{CSV}&table=history"), kwargs=pk_of("case")
+    ),
+    "case-action": Rule(
         (Check("POST", MANAGES_A, body=lambda w: {"note": "seen"}),),
-        kwargs=lambda w: {"pk": w.flag.pk, "action": "acknowledge"},
-        target="flag",
+        kwargs=lambda w: {"pk": w.case.pk, "action": "acknowledge"},
+        target="case",
+    ),
+    # Refusals redirect back to the queue with a message: the case stays as it is.
+    "cases-acknowledge": Rule(
+        (Check("POST", STAFF, body=lambda w: {"case": [w.case.pk]}, may_change=MANAGES_A),),
+        target="case",
     ),
     "follow-ups": Rule(gets(STAFF, CSV, f"status=all&{CSV}")),
     "follow-up": Rule((Check("GET", SEES_A),), kwargs=pk_of("follow_up")),
@@ -588,13 +606,15 @@ RULES: dict[str, Rule] = {
     "consistency-index": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
     "flag-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
     "flag-detail": Rule((Check("GET", READS_A),), kwargs=pk_of("flag"), api=True),
-    "flag-acknowledge": Rule(
+    "case-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
+    "case-detail": Rule((Check("GET", READS_A),), kwargs=pk_of("case"), api=True),
+    "case-acknowledge": Rule(
         (Check("POST", MANAGES_A, body=lambda w: {}),),
-        kwargs=pk_of("flag"),
+        kwargs=pk_of("case"),
         api=True,
-        target="flag",
+        target="case",
     ),
-    "flag-plan": Rule(
+    "case-plan": Rule(
         (
             Check(
                 "POST",
@@ -606,21 +626,27 @@ RULES: dict[str, Rule] = {
                 },
             ),
         ),
-        kwargs=pk_of("flag"),
+        kwargs=pk_of("case"),
         api=True,
-        target="flag",
+        target="case",
     ),
-    "flag-resolve": Rule(
+    "case-monitor": Rule(
+        (Check("POST", MANAGES_A, body=lambda w: {}),),
+        kwargs=pk_of("case"),
+        api=True,
+        target="case",
+    ),
+    "case-resolve": Rule(
         (Check("POST", MANAGES_A, body=lambda w: {"note": "done"}),),
-        kwargs=pk_of("flag"),
+        kwargs=pk_of("case"),
         api=True,
-        target="flag",
+        target="case",
     ),
-    "flag-notes": Rule(
+    "case-notes": Rule(
         (Check("POST", MANAGES_A, body=lambda w: {"note": "a note"}),),
-        kwargs=pk_of("flag"),
+        kwargs=pk_of("case"),
         api=True,
-        target="flag",
+        target="case",
     ),
     # --- API: an integration's own things (webhooks:manage); HQ admins read and tidy ---
     "integration-self": Rule((Check("GET", KEYS),), api=True),
@@ -677,6 +703,7 @@ RULES: dict[str, Rule] = {
     ),
     "interaction-history": Rule((Check("GET", PRIVACY),), kwargs=pk_of("interaction"), api=True),
     "flag-history": Rule((Check("GET", PRIVACY),), kwargs=pk_of("flag"), api=True),
+    "case-history": Rule((Check("GET", PRIVACY),), kwargs=pk_of("case"), api=True),
     "standard-history": Rule((Check("GET", PRIVACY),), kwargs=pk_of("standard"), api=True),
 }
 
@@ -903,6 +930,8 @@ def test_foreign_roles_see_their_own_branch(db: None, world: World, role: str) -
     [
         (AGENT_A, "/interactions/?format=csv", PRIVATE_MARKERS[1]),
         (KEY_ALL, "/api/v1/flags/{flag}/", PRIVATE_MARKERS[2]),
+        (KEY_ALL, "/api/v1/cases/{case}/", PRIVATE_MARKERS[2]),
+        (MANAGER_A, "/cases/{case}/", PRIVATE_MARKERS[2]),
         (MANAGER_A, "/branches/br-a/", BRANCH_A_NAME),
         (MANAGER_A, "/follow-ups/?format=csv", PRIVATE_MARKERS[3]),
         (AGENT_A, "/walk-ins/", PRIVATE_MARKERS[4]),
@@ -915,7 +944,7 @@ def test_markers_show_where_branch_a_may_be_seen(
     db: None, world: World, role: str, path: str, marker: str
 ) -> None:
     """The leak checks can fail: roles that see branch A do get its markers."""
-    url = path.format(flag=world.flag.pk, interaction=world.interaction.pk)
+    url = path.format(flag=world.flag.pk, case=world.case.pk, interaction=world.interaction.pk)
     response = client_for(world, role).get(url)
     assert response.status_code == 200
     assert marker in body_text(response)

@@ -19,7 +19,7 @@ from crm.services import api_key_create, integration_create
 from customers.models import Customer
 from interactions.models import Interaction
 from tests.conftest import Chain
-from tests.consistency.test_admin_and_lifecycle import flag_at
+from tests.consistency.test_admin_and_lifecycle import case_at
 from tests.factories import CustomerFactory, InteractionFactory, UserFactory
 
 ALL = [
@@ -135,26 +135,26 @@ def test_interaction_changes_are_recorded_within_the_branches_the_reader_sees(
     assert limited.get(reverse("interaction-history", args=[interaction.pk])).status_code == 403
 
 
-def test_flag_steps_are_stamped_and_shown_on_the_flag_page(chain: Chain) -> None:
-    flag = flag_at(chain.north_a)
+def test_case_steps_are_stamped_and_shown_on_the_case_page(chain: Chain) -> None:
+    case = case_at(chain.north_a)
     regional = signed_in(chain.regional)
     response = regional.post(
-        reverse("flag-action", args=[flag.pk, "acknowledge"]),
+        reverse("case-action", args=[case.pk, "acknowledge"]),
         {"note": "Looking into it"},
         REMOTE_ADDR="10.9.9.9",
     )
-    assert response.status_code in {200, 302}
-    event = flag.events.get()
+    assert response.status_code == 302
+    event = case.events.get()
     assert (event.changed_via, event.changed_from, event.actor) == (
         Origin.UI,
         "10.9.9.9",
         chain.regional,
     )
-    page = regional.get(reverse("flag-page", args=[flag.pk]))
+    page = regional.get(reverse("case-page", args=[case.pk]))
     assert "web UI · 10.9.9.9 · acknowledge (open → acknowledged)" in page.text
-    csv = regional.get(reverse("flag-page", args=[flag.pk]), {"format": "csv", "table": "history"})
+    csv = regional.get(reverse("case-page", args=[case.pk]), {"format": "csv", "table": "history"})
     assert "web UI · 10.9.9.9" in csv.getvalue().decode()
-    entries = history(key_client("hq audit"), "flag-history", flag.pk)
+    entries = history(key_client("hq audit"), "case-history", case.pk)
     assert entries[0]["changes"] == {"status": ["open", "acknowledged"]}
     assert entries[0]["note"] == "Looking into it"
 

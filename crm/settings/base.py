@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -151,11 +152,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Recompute the stale branch-days right after each write (the embedded demo, which runs no
 # beat); elsewhere Celery beat's consistency-recompute does it every three minutes.
 CONSISTENCY_RECOMPUTE_AFTER_WRITE = env.bool("CONSISTENCY_RECOMPUTE_AFTER_WRITE", default=False)
+# Cases (SPEC §4a): the false-discovery rate their opening is controlled at, and how many
+# complete periods back within the limits resolve one by itself.
+CONSISTENCY_CASE_Q = env.float("CONSISTENCY_CASE_Q", default=0.05)
+CONSISTENCY_CASE_QUIET_PERIODS = env.int("CONSISTENCY_CASE_QUIET_PERIODS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries": {"task": "crm.webhook_deliveries_send_due", "schedule": 30.0},
     "idempotency-purge": {"task": "crm.idempotency_records_purge", "schedule": 3600.0},
     "consistency-recompute": {"task": "consistency.dirty_days_recompute", "schedule": 180.0},
-    "flag-alarms-notify": {"task": "consistency.flag_alarms_notify", "schedule": 300.0},
+    "case-events-notify": {"task": "consistency.case_events_notify", "schedule": 300.0},
+    "cases-weekly-digest": {
+        "task": "consistency.cases_weekly_digest",
+        "schedule": crontab(minute=0, hour=6, day_of_week=1),
+    },
     "survey-invitations": {"task": "feedback.invitations_send_due", "schedule": 60.0},
 }
 
@@ -228,6 +237,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "customers.models.Channel",
         "ChannelScopeEnum": "consistency.models.CHANNEL_SCOPES",
         "FlagStatusEnum": "consistency.models.FlagStatus",
+        "CaseStatusEnum": "consistency.models.CaseStatus",
         "CellStatusEnum": "consistency.api.CELL_STATUSES",
     },
     "COMPONENT_SPLIT_REQUEST": True,

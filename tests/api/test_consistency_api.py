@@ -13,8 +13,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from branches.models import Branch, Role
-from consistency.models import Flag
-from consistency.services import consistency_recompute
+from consistency.models import Case, Flag
+from consistency.recompute import consistency_recompute
 from crm.models import WebhookDelivery
 from interactions.models import Interaction
 from tests.api.conftest import KeyClient
@@ -237,10 +237,41 @@ def flag_of(chain: Chain) -> Flag:
     return Flag.objects.get(branch=chain.north_a, metric=COMPLAINTS, channel="all", test="standard")
 
 
-def test_managers_work_a_flag_through_its_lifecycle(judged: Chain) -> None:
-    flag = flag_of(judged)
+def case_of(chain: Chain) -> Case:
+    return Case.objects.get(branch=chain.north_a, metric=COMPLAINTS)
+
+
+def test_the_case_api_lists_and_details_a_case_with_its_evidence(
+    judged: Chain, api: APIClient
+) -> None:
+    case = case_of(judged)
+    page = api.get("/api/v1/cases/", {"metric": COMPLAINTS}).json()
+    [item] = [c for c in page["results"] if c["id"] == case.pk]
+    assert item["branch"] == "n-a"
+    assert item["status"] == "open"
+    assert item["severity"] == "alarm"
+    assert "all" in item["channels"]
+    assert {"standard"} <= set(item["tests"])
+    assert (item["first_period"], item["last_period"], item["periods"]) == (
+        "2026-03-02",
+        "2026-03-02",
+        1,
+    )
+    assert item["summary"].startswith("Complaint rate at n-a: 40 % (40 of 100)")
+    assert item["priority"] > 1000  # alarm-level evidence first
+    body = api.get(f"/api/v1/cases/{case.pk}/").json()
+    assert {f["case"] for f in body["flags"]} == {case.pk}
+    assert any(f["discovery"] for f in body["flags"])
+    assert [h["action"] for h in body["history"]] == ["opened"]
+    assert body["trends"][0]["channel"] == "all"
+    csv = api.get("/api/v1/cases/", {"format": "csv"})
+    assert csv["Content-Type"].startswith("text/csv")
+
+
+def test_managers_work_a_case_through_its_lifecycle(judged: Chain) -> None:
+    case = case_of(judged)
     regional = session(judged.regional)
-    base = f"/api/v1/flags/{flag.pk}"
+    base = f"/api/v1/cases/{case.pk}"
     acknowledged = regional.post(f"{base}/acknowledge/", {"note": "Looking into it"}, format="json")
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"
@@ -269,10 +300,12 @@ def test_managers_work_a_flag_through_its_lifecycle(judged: Chain) -> None:
         judged.regional.username,
         due,
     )
+    monitoring = regional.post(f"{base}/monitor/", {}, format="json").json()
+    assert monitoring["status"] == "monitoring"
 
     assert regional.post(f"{base}/resolve/", {}, format="json").status_code == 400
     noted = regional.post(f"{base}/notes/", {"note": "Second visit booked"}, format="json")
-    assert noted.json()["status"] == "action_planned"
+    assert noted.json()["status"] == "monitoring"
     resolved = regional.post(f"{base}/resolve/", {"note": "Coached; calls fine"}, format="json")
     assert resolved.json()["status"] == "resolved"
     again = regional.post(f"{base}/acknowledge/", {}, format="json")
@@ -280,33 +313,37 @@ def test_managers_work_a_flag_through_its_lifecycle(judged: Chain) -> None:
     assert "status" in again.json()["errors"]
 
     history = resolved.json()["history"]
-    assert [h["action"] for h in history] == ["opened", "acknowledge", "plan", "note", "resolve"]
+    assert [h["action"] for h in history] == [
+        "opened", "acknowledge", "plan", "monitor", "note", "resolve",
+    ]  # fmt: skip
     assert {h["actor"] for h in history[1:]} == {judged.regional.username}
     assert history[2]["note"] == "Coach the team"
 
 
-def test_only_managers_of_the_branch_move_flags_and_never_api_keys(
+def test_only_managers_of_the_branch_move_cases_and_never_api_keys(
     judged: Chain, api: APIClient
 ) -> None:
-    flag = flag_of(judged)
-    url = f"/api/v1/flags/{flag.pk}/acknowledge/"
+    case = case_of(judged)
+    url = f"/api/v1/cases/{case.pk}/acknowledge/"
     assert api.post(url, {}, format="json").status_code == 403
     assert session(judged.agent).post(url, {}, format="json").status_code == 403
     south_manager = UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[judged.south])
     assert session(south_manager).post(url, {}, format="json").status_code == 404
+    assert session(south_manager).get(f"/api/v1/cases/{case.pk}/").status_code == 404
     assert session(judged.regional).post(url, {"note": 5}, format="json").status_code == 400
     assert session(judged.regional).post(url, {"mood": "ok"}, format="json").status_code == 400
-    flag.refresh_from_db()
-    assert flag.status == "open"
-    assert not flag.events.exclude(action="opened").exists()
+    assert "/acknowledge/" not in str(api.get("/api/v1/flags/").json())  # flags: evidence only
+    case.refresh_from_db()
+    assert case.status == "open"
+    assert not case.events.exclude(action="opened").exists()
 
 
-def test_new_flags_reach_webhook_subscribers_with_the_analytics_scope(
+def test_cases_reach_webhook_subscribers_with_the_analytics_scope(
     chain: Chain, key_client: KeyClient
 ) -> None:
     watcher = key_client(scopes=["analytics:read", "webhooks:manage"])
     blind = key_client(scopes=["webhooks:manage"])
-    hook = {"url": "http://127.0.0.1:9/hook", "events": ["flag.opened", "flag.updated"]}
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["case.opened", "case.updated"]}
     assert watcher.post("/api/v1/webhooks/subscriptions/", hook, format="json").status_code == 201
     refused = blind.post("/api/v1/webhooks/subscriptions/", hook, format="json")
     assert refused.status_code == 400
@@ -318,16 +355,17 @@ def test_new_flags_reach_webhook_subscribers_with_the_analytics_scope(
     consistency_recompute()
     deliveries = WebhookDelivery.objects.select_related("event", "subscription__integration")
     assert {d.subscription.integration_id for d in deliveries} == {watcher.integration.pk}  # type: ignore[attr-defined]
-    opened = [d.event.payload for d in deliveries if d.event.event_type == "flag.opened"]
-    assert opened
-    assert {p["data"]["branch"] for p in opened} == {"n-a"}
-    assert {p["data"]["status"] for p in opened} == {"open"}
-    flag = flag_of(chain)
-    session(chain.regional).post(f"/api/v1/flags/{flag.pk}/acknowledge/", {}, format="json")
-    updated = WebhookDelivery.objects.filter(event__event_type="flag.updated").last()
+    opened = [d.event.payload for d in deliveries if d.event.event_type == "case.opened"]
+    assert [p["data"]["branch"] for p in opened] == ["n-a"]
+    assert opened[0]["data"]["status"] == "open"
+    case = case_of(chain)
+    session(chain.regional).post(f"/api/v1/cases/{case.pk}/acknowledge/", {}, format="json")
+    updated = WebhookDelivery.objects.filter(event__event_type="case.updated").last()
     assert updated is not None
-    assert updated.event.payload["data"]["id"] == flag.pk
+    assert updated.event.payload["data"]["id"] == case.pk
     assert updated.event.payload["data"]["status"] == "acknowledged"
+    consistency_recompute()  # nothing new: no more events
+    assert WebhookDelivery.objects.filter(event__event_type__startswith="case.").count() == 2
 
 
 def test_a_zero_standard_error_reads_as_a_null_z_not_a_broken_response(

@@ -24,7 +24,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from consistency.models import Flag, Rollup
-from consistency.services import consistency_recompute
+from consistency.recompute import consistency_recompute
 from crm.models import Event, WebhookDelivery, WebhookEvent, WebhookSubscription
 from crm.privacy import customer_erase, customer_export, erased_name
 from crm.services import integration_create

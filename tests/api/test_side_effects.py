@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from consistency import services as consistency_services
 from consistency import tasks
 from consistency.models import DirtyDay
 from interactions.models import Interaction
@@ -36,7 +35,7 @@ def test_a_failing_in_process_recompute_does_not_fail_the_committed_batch(
     def broken() -> None:
         raise KeyError("a recompute bug")
 
-    monkeypatch.setattr(consistency_services, "dirty_days_recompute", broken)
+    monkeypatch.setattr(tasks, "recompute", broken)
     with caplog.at_level(logging.ERROR):
         response = api.post("/api/v1/interactions/bulk/", calls(20), format="json")
         single = api.post("/api/v1/interactions/", calls(1, start=20)[0], format="json")

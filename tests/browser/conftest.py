@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, Route
 
 from consistency.defaults import standard_create
 from consistency.models import Standard, Target
-from consistency.services import consistency_recompute
+from consistency.recompute import consistency_recompute
 from interactions.demo import DEMO_PASSWORD
 from tests.web.conftest import DEMO_END
 

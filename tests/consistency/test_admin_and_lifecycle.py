@@ -1,4 +1,4 @@
-"""The engine's admin pages, scoped like the rest, and the flag lifecycle services."""
+"""The engine's admin pages, scoped like the rest, and the case lifecycle services."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from branches.models import Branch, Role
-from consistency.models import Flag, FlagStatus
-from consistency.services import FlagState, RecomputeResult, _flags_apply, flag_transition
+from consistency.lifecycle import case_transition
+from consistency.models import Case, CaseStatus, Flag
 from tests.conftest import Chain
 from tests.factories import UserFactory
 
@@ -24,6 +24,24 @@ PAGES = [
     "consistency/dirtyday",
     "consistency/consistencyindex",
 ]
+
+
+def case_at(branch: Branch, status: str = CaseStatus.OPEN) -> Case:
+    return Case.objects.create(
+        branch=branch,
+        metric="complaint_rate",
+        status=status,
+        severity="alarm",
+        rank=0,
+        first_period=date(2026, 3, 2),
+        last_period=date(2026, 3, 2),
+        periods=1,
+        x=24,
+        n=200,
+        value=0.12,
+        target=0.02,
+        summary="Complaint rate at the branch: 12 % (24 of 200)",
+    )
 
 
 def flag_at(branch: Branch) -> Flag:
@@ -67,109 +85,124 @@ def test_staff_see_only_their_branches_flags_in_the_admin(chain: Chain) -> None:
     assert chain.south_a.code not in page
 
 
-def test_a_flag_goes_through_its_lifecycle_with_history(chain: Chain) -> None:
-    flag = flag_at(chain.north_a)
+def test_a_case_goes_through_its_lifecycle_with_history(chain: Chain) -> None:
+    case = case_at(chain.north_a)
     due = timezone.localdate() + timedelta(days=14)
-    flag = flag_transition(actor=chain.regional, flag=flag, action="acknowledge")
-    flag = flag_transition(
+    case = case_transition(actor=chain.regional, case=case, action="acknowledge")
+    case = case_transition(
         actor=chain.regional,
-        flag=flag,
+        case=case,
         action="plan",
         owner=chain.agent,
         due_date=due,
         plan="Coach the counter team on the cash-count step.",
     )
-    assert (flag.status, flag.owner, flag.due_date) == (FlagStatus.ACTION_PLANNED, chain.agent, due)
-    flag = flag_transition(actor=chain.regional, flag=flag, action="resolve", note="Coached.")
-    history = [(e.action, e.to_status, e.actor) for e in flag.events.all()]
+    assert (case.status, case.owner, case.due_date) == (CaseStatus.ACTION_PLANNED, chain.agent, due)
+    case = case_transition(actor=chain.regional, case=case, action="monitor")
+    case = case_transition(actor=chain.regional, case=case, action="note", note="Week 1 better.")
+    case = case_transition(actor=chain.regional, case=case, action="resolve", note="Coached.")
+    assert case.resolved_at is not None
+    history = [(e.action, e.to_status, e.actor) for e in case.events.all()]
     assert history == [
-        ("acknowledge", FlagStatus.ACKNOWLEDGED, chain.regional),
-        ("plan", FlagStatus.ACTION_PLANNED, chain.regional),
-        ("resolve", FlagStatus.RESOLVED, chain.regional),
+        ("acknowledge", CaseStatus.ACKNOWLEDGED, chain.regional),
+        ("plan", CaseStatus.ACTION_PLANNED, chain.regional),
+        ("monitor", CaseStatus.MONITORING, chain.regional),
+        ("note", CaseStatus.MONITORING, chain.regional),
+        ("resolve", CaseStatus.RESOLVED, chain.regional),
     ]
     with pytest.raises(ValidationError) as twice:
-        flag_transition(actor=chain.regional, flag=flag, action="resolve", note="Again.")
+        case_transition(actor=chain.regional, case=case, action="resolve", note="Again.")
     assert "status" in twice.value.message_dict
 
 
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        (CaseStatus.ACKNOWLEDGED, "acknowledge"),
+        (CaseStatus.OPEN, "monitor"),
+        (CaseStatus.MONITORING, "acknowledge"),
+        (CaseStatus.WITHDRAWN, "resolve"),
+        (CaseStatus.RESOLVED, "acknowledge"),
+    ],
+)
+def test_steps_out_of_order_are_refused(chain: Chain, status: str, action: str) -> None:
+    case = case_at(chain.north_a, status)
+    with pytest.raises(ValidationError) as refused:
+        case_transition(actor=chain.regional, case=case, action=action, note="x")
+    assert "status" in refused.value.message_dict
+    assert Case.objects.get(pk=case.pk).status == status
+
+
 def test_plans_need_an_owner_a_future_date_and_a_text(chain: Chain) -> None:
-    flag = flag_at(chain.north_a)
+    case = case_at(chain.north_a)
     with pytest.raises(ValidationError) as missing:
-        flag_transition(actor=chain.regional, flag=flag, action="plan", plan=" ")
+        case_transition(actor=chain.regional, case=case, action="plan", plan=" ")
     assert set(missing.value.message_dict) == {"plan", "owner", "due_date"}
     with pytest.raises(ValidationError) as past:
-        flag_transition(
+        case_transition(
             actor=chain.regional,
-            flag=flag,
+            case=case,
             action="plan",
             plan="Fix it",
             owner=chain.south_agent,  # cannot see the branch
             due_date=date(2020, 1, 1),
         )
     assert set(past.value.message_dict) == {"owner", "due_date"}
+    with pytest.raises(ValidationError) as silent:
+        case_transition(actor=chain.regional, case=case, action="resolve", note=" ")
+    assert "note" in silent.value.message_dict
 
 
-def test_agents_and_other_regions_cannot_work_a_flag(chain: Chain) -> None:
-    flag = flag_at(chain.north_a)
+def test_agents_and_other_regions_cannot_work_a_case(chain: Chain) -> None:
+    case = case_at(chain.north_a)
     with pytest.raises(PermissionDenied):
-        flag_transition(actor=chain.agent, flag=flag, action="acknowledge")
+        case_transition(actor=chain.agent, case=case, action="acknowledge")
     outsider = UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[chain.south])
     with pytest.raises(PermissionDenied):
-        flag_transition(actor=outsider, flag=flag, action="acknowledge")
-    flag.refresh_from_db()
-    assert flag.status == FlagStatus.OPEN
-    assert not flag.events.exists()
+        case_transition(actor=outsider, case=case, action="acknowledge")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+    assert not case.events.exists()
 
 
-def test_a_flag_the_engine_just_cleared_cannot_be_acknowledged(chain: Chain) -> None:
-    """The manager's page showed the flag open; the engine has cleared it since. The step
+def test_a_case_the_engine_just_withdrew_cannot_be_acknowledged(chain: Chain) -> None:
+    """The manager's page showed the case open; the engine has withdrawn it since. The step
     is checked against the row as it is under the lock, not as the page read it."""
-    shown = flag_at(chain.north_a)
-    Flag.objects.filter(pk=shown.pk).update(status=FlagStatus.CLEARED)
+    shown = case_at(chain.north_a)
+    Case.objects.filter(pk=shown.pk).update(status=CaseStatus.WITHDRAWN)
     with pytest.raises(ValidationError) as refused:
-        flag_transition(actor=chain.regional, flag=shown, action="acknowledge")
+        case_transition(actor=chain.regional, case=shown, action="acknowledge")
     assert "status" in refused.value.message_dict
-    assert Flag.objects.get(pk=shown.pk).status == FlagStatus.CLEARED
+    assert Case.objects.get(pk=shown.pk).status == CaseStatus.WITHDRAWN
     assert not shown.events.exists()
 
 
-def test_the_engine_does_not_clear_a_flag_a_manager_resolved_after_it_read_the_flags(
-    chain: Chain,
-) -> None:
-    """The engine decided from rows it read unlocked; a manager resolved the flag since.
-    Under the lock the engine sees the resolution and keeps it."""
-    flag = flag_at(chain.north_a)
-    as_read = _flag_state(flag)
-    flag_transition(actor=chain.regional, flag=flag, action="resolve", note="Coached.")
-    _flags_apply("week", flag.period_start, [], [as_read], RecomputeResult())
-    flag.refresh_from_db()
-    assert flag.status == FlagStatus.RESOLVED
-    assert [e.action for e in flag.events.all()] == ["resolve"]
-
-
-def _flag_state(flag: Flag) -> FlagState:
-    return FlagState(*Flag.objects.values_list(*FlagState._fields).get(pk=flag.pk))
+def test_one_open_case_per_branch_and_metric_is_a_database_rule(chain: Chain) -> None:
+    case_at(chain.north_a)
+    case_at(chain.north_a, CaseStatus.RESOLVED)  # closed ones may be many
+    with pytest.raises(IntegrityError), transaction.atomic():
+        case_at(chain.north_a, CaseStatus.MONITORING)
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two sessions: PostgreSQL")
 def test_a_manager_waiting_on_the_engines_lock_sees_what_the_engine_did(chain: Chain) -> None:
-    """The engine holds the flag's row while it clears it; the manager's acknowledgement
-    waits for the lock and is then refused, never applied on top of the clearing."""
-    shown = flag_at(chain.north_a)
+    """The engine holds the case's row while it withdraws it; the manager's acknowledgement
+    waits for the lock and is then refused, never applied on top of the withdrawal."""
+    shown = case_at(chain.north_a)
     locked, release = threading.Event(), threading.Event()
 
-    def engine_clears() -> None:
+    def engine_withdraws() -> None:
         try:
             with transaction.atomic():
-                Flag.objects.select_for_update().get(pk=shown.pk)
-                Flag.objects.filter(pk=shown.pk).update(status=FlagStatus.CLEARED)
+                Case.objects.select_for_update().get(pk=shown.pk)
+                Case.objects.filter(pk=shown.pk).update(status=CaseStatus.WITHDRAWN)
                 locked.set()
                 release.wait(10)
         finally:
             connection.close()
 
-    engine = threading.Thread(target=engine_clears)
+    engine = threading.Thread(target=engine_withdraws)
     engine.start()
     outcome: list[str] = []
     try:
@@ -177,7 +210,7 @@ def test_a_manager_waiting_on_the_engines_lock_sees_what_the_engine_did(chain: C
 
         def manager_acknowledges() -> None:
             try:
-                flag_transition(actor=chain.regional, flag=shown, action="acknowledge")
+                case_transition(actor=chain.regional, case=shown, action="acknowledge")
                 outcome.append("acknowledged")
             except ValidationError:
                 outcome.append("refused")
@@ -194,4 +227,4 @@ def test_a_manager_waiting_on_the_engines_lock_sees_what_the_engine_did(chain: C
         release.set()
         engine.join()
     assert outcome == ["refused"]
-    assert Flag.objects.get(pk=shown.pk).status == FlagStatus.CLEARED
+    assert Case.objects.get(pk=shown.pk).status == CaseStatus.WITHDRAWN

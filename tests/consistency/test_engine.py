@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from branches.models import Branch, Role
 from consistency import stats
-from consistency.models import DirtyDay, Flag, FlagStatus, PeriodKind, Rollup, TestKind
-from consistency.notifications import flag_alarms_notify
-from consistency.services import consistency_recompute, dirty_days_recompute
+from consistency.models import Case, DirtyDay, Flag, FlagStatus, PeriodKind, Rollup, TestKind
+from consistency.notifications import case_events_notify
+from consistency.recompute import consistency_recompute, dirty_days_recompute
 from consistency.stats import Status
 from interactions.models import Interaction
 from interactions.services import interaction_delete, interaction_log, interaction_update
@@ -197,7 +197,7 @@ def test_recompute_is_idempotent_even_after_an_interrupted_run(
 
     Rollup.objects.all().delete()
     before_crash = snapshot()
-    monkeypatch.setattr("consistency.services.cusum_refresh", crash)
+    monkeypatch.setattr("consistency.recompute.cusum_refresh", crash)
     with pytest.raises(RuntimeError):
         consistency_recompute()
     assert snapshot() == before_crash  # nothing half-written
@@ -343,10 +343,9 @@ def test_a_flag_counts_the_failures_at_critical_moments_of_truth() -> None:
 
 
 @pytest.mark.django_db
-def test_new_alarms_of_recent_weeks_are_mailed_once_to_the_regions_managers(
+def test_a_new_case_of_a_recent_week_is_mailed_once_to_the_branchs_managers(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-
     today = timezone.localdate()
     last_week = today - timedelta(days=today.weekday() + 7)
     branches = diverging_chain()
@@ -359,19 +358,18 @@ def test_new_alarms_of_recent_weeks_are_mailed_once_to_the_regions_managers(
     UserFactory.create(role=Role.REGIONAL_MANAGER, regions=[RegionFactory.create()], email="o@x.t")
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        result = consistency_recompute()
-    assert len(queued) == 1  # one digest task, once the recompute has committed
-    alarmed = Flag.objects.filter(pk__in=result.alarms)
-    assert {f.branch_id for f in alarmed} == {branches[0].pk}  # not the old divergence
-    assert flag_alarms_notify(flag_ids=result.alarms) == 1
-    assert flag_alarms_notify(flag_ids=result.alarms) == 0  # delivered twice: sent once
-    assert flag_alarms_notify() == 0  # beat's run finds nothing waiting
-    [digest] = mail.outbox
-    assert digest.to == [manager.email]
-    assert branches[0].code in digest.body
-    assert old.code not in digest.body
+        consistency_recompute()
+    assert len(queued) == 1  # one notification task, once the recompute has committed
+    cases = {c.branch_id: c for c in Case.objects.filter(metric="complaint_rate")}
+    assert set(cases) == {branches[0].pk, old.pk}  # both in the queue
+    assert case_events_notify() == 1  # only the recent one is e-mailed
+    assert case_events_notify() == 0  # delivered twice: sent once
+    [message] = mail.outbox
+    assert message.to == [manager.email]
+    assert branches[0].code in message.body
+    assert old.code not in message.body
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        again = consistency_recompute()
-    assert again.alarms == []  # nothing new: nobody hears twice
-    assert queued == []
+        consistency_recompute()
+    assert queued == []  # nothing new: nobody hears twice
+    assert Case.objects.filter(metric="complaint_rate").count() == 2

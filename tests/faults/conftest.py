@@ -35,8 +35,9 @@ from rest_framework.test import APIClient
 
 from branches.models import Branch
 from consistency.defaults import standard_create
+from consistency.dirty import days_mark_dirty
 from consistency.models import ConsistencyIndex, Flag, FlagStatus, Rollup, Standard, Target
-from consistency.services import consistency_recompute, days_mark_dirty
+from consistency.recompute import consistency_recompute
 from crm.celery import app
 from crm.services import api_key_create, integration_create
 from interactions.models import Interaction

@@ -16,10 +16,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from branches.models import Branch, Role
-from consistency.models import DirtyDay, Flag, PeriodKind, Rollup, TestKind
-from consistency.services import consistency_recompute
+from consistency.models import CaseEvent, DirtyDay, Flag, PeriodKind, Rollup, TestKind
+from consistency.recompute import consistency_recompute
+from consistency.tasks import case_events_notify as case_events_notify_task
 from consistency.tasks import dirty_days_recompute
-from consistency.tasks import flag_alarms_notify as flag_alarms_notify_task
 from crm.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from crm.tasks import webhook_deliveries_send_due
 from crm.webhooks import verify_signature
@@ -169,11 +169,11 @@ def test_writes_survive_a_dead_broker_and_catch_up_when_it_is_back(
 
 
 @pytest.mark.django_db
-def test_alarm_emails_wait_for_the_broker_instead_of_being_lost(
+def test_case_emails_wait_for_the_broker_instead_of_being_lost(
     django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The recompute raising alarms commits while the broker is down: the digest's task
-    cannot be queued, the alarms stay marked as waiting, and beat's task mails them."""
+    """The recompute that opens a case commits while the broker is down: the e-mail's task
+    cannot be queued, the case event stays marked as waiting, and beat's task mails it."""
     today = timezone.localdate()
     last_week = today - timedelta(days=today.weekday() + 7)
     branches = diverging_chain()
@@ -187,17 +187,15 @@ def test_alarm_emails_wait_for_the_broker_instead_of_being_lost(
         django_capture_on_commit_callbacks(execute=True),
     ):
         result = consistency_recompute()
-    assert result.alarms
+    assert result.case_events == 1
     assert mail.outbox == []
-    assert any("flag_alarms_notify" in r.getMessage() for r in caplog.records), caplog.text
-    assert set(Flag.objects.filter(notify_pending=True).values_list("pk", flat=True)) == set(
-        result.alarms
-    )
+    assert any("case_events_notify" in r.getMessage() for r in caplog.records), caplog.text
+    assert CaseEvent.objects.filter(notify_pending=True).count() == 1
 
-    flag_alarms_notify_task()  # beat's run, the broker back
-    [digest] = mail.outbox
-    assert digest.to == [manager.email]
-    assert branches[0].code in digest.body
-    assert not Flag.objects.filter(notify_pending=True).exists()
-    flag_alarms_notify_task()
+    case_events_notify_task()  # beat's run, the broker back
+    [message] = mail.outbox
+    assert message.to == [manager.email]
+    assert branches[0].code in message.body
+    assert not CaseEvent.objects.filter(notify_pending=True).exists()
+    case_events_notify_task()
     assert len(mail.outbox) == 1

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from consistency.dirty import days_mark_dirty
 from consistency.models import DirtyDay, FlagEvent
-from consistency.services import days_mark_dirty
 from consistency.tasks import dirty_days_recompute
 from crm import webhooks
 from crm.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription

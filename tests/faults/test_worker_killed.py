@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from consistency import services
+from consistency import recompute as services
 from consistency.models import ConsistencyIndex, DirtyDay, Flag, Rollup
 from consistency.tasks import dirty_days_recompute
 from tests.faults.conftest import (

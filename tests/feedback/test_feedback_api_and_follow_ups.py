@@ -166,7 +166,7 @@ def test_response_rates_show_branches_never_surveyed(
 
 def test_answers_flow_into_the_flags(chain: Chain, rule: SurveyRule) -> None:
     from consistency.models import Flag
-    from consistency.services import dirty_days_recompute
+    from consistency.recompute import dirty_days_recompute
     from feedback.services import feedback_record
 
     today = timezone.now().date()

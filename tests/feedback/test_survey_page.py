@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from consistency.models import Rollup
-from consistency.services import dirty_days_recompute
+from consistency.recompute import dirty_days_recompute
 from crm.models import WebhookEvent
 from crm.services import integration_create
 from feedback.models import FeedbackResponse, FollowUp, SurveyInvitation, SurveyRule

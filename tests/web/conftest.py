@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from branches.models import User
-from consistency.services import consistency_recompute
+from consistency.recompute import consistency_recompute
 
 DEMO_END = date(2026, 11, 16)  # a Monday; the demo's last week starts 2026-11-09
 

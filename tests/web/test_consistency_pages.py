@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from consistency.models import Flag
+from consistency.models import Case, Flag
 from tests.web.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def found(pattern: str, text: str) -> str:
 def test_each_role_lands_on_its_home(demo: dict) -> None:
     assert signed_in("agent.eas-04.1").get("/")["Location"] == "/log/"
     regional = signed_in("rm.east").get("/")
-    assert "Flags waiting" in regional.text
+    assert "Open cases" in regional.text
     assert "eas-04" in regional.text
     assert "cen-02" not in regional.text
     admin = signed_in("admin").get("/")
@@ -104,34 +104,62 @@ def test_the_flag_queue_filters_and_exports(demo: dict) -> None:
     assert all(",eas-04," in line for line in lines[1:])
 
 
-def test_a_manager_works_a_flag_through_its_lifecycle(demo: dict) -> None:
-    flag = Flag.objects.filter(branch__code="eas-04", metric="complaint_rate").first()
-    assert flag is not None
+def test_a_manager_works_a_case_through_its_lifecycle(demo: dict) -> None:
+    case = Case.objects.get(branch__code="eas-04", metric="complaint_rate")
     client = signed_in("rm.east")
-    client.post(f"/flags/{flag.pk}/acknowledge/", {"note": "Looking into it"})
+    page = client.get(f"/cases/{case.pk}/")
+    assert "Complaint rate at eas-04" in found(
+        r'<p class="lead" id="case-summary">(.*?)</p>', page.text
+    )
+    client.post(f"/cases/{case.pk}/acknowledge/", {"note": "Looking into it"})
     past = client.post(
-        f"/flags/{flag.pk}/plan/",
+        f"/cases/{case.pk}/plan/",
         {"owner": "bm.eas-04", "due_date": "2020-01-01", "plan": "Retrain the counter"},
     )
     assert past.status_code == 400
     assert "The due date is in the past." in past.text
     due = (timezone.localdate() + timedelta(days=14)).isoformat()
     client.post(
-        f"/flags/{flag.pk}/plan/", {"owner": "bm.eas-04", "due_date": due, "plan": "Retrain"}
+        f"/cases/{case.pk}/plan/", {"owner": "bm.eas-04", "due_date": due, "plan": "Retrain"}
     )
-    empty = client.post(f"/flags/{flag.pk}/resolve/", {"note": ""})
+    client.post(f"/cases/{case.pk}/monitor/", {"note": ""})
+    empty = client.post(f"/cases/{case.pk}/resolve/", {"note": ""})
     assert empty.status_code == 400
     assert "Say what was done." in empty.text
-    done = client.post(f"/flags/{flag.pk}/resolve/", {"note": "Counter retrained"}, follow=True)
-    assert "Flag resolved." in done.text
-    flag.refresh_from_db()
-    assert flag.owner is not None
-    assert (flag.status, flag.owner.username, flag.due_date) == (
+    done = client.post(f"/cases/{case.pk}/resolve/", {"note": "Counter retrained"}, follow=True)
+    assert "Case closed." in done.text
+    case.refresh_from_db()
+    assert case.owner is not None
+    assert (case.status, case.owner.username, case.due_date) == (
         "resolved", "bm.eas-04", date.fromisoformat(due),
     )  # fmt: skip
-    history = found(r'<ol id="flag-history">(.*?)</ol>', done.text)
-    for step in ["acknowledge (open", "plan (acknowledged", "resolved): Counter retrained"]:
+    history = found(r'<ol id="case-history">(.*?)</ol>', done.text)
+    for step in [
+        "acknowledge (open",
+        "plan (acknowledged",
+        "monitor (action_planned",
+        "resolved): Counter retrained",
+    ]:
         assert step in history
+
+
+def test_the_queue_acknowledges_several_cases_at_once(demo: dict) -> None:
+    client = signed_in("admin")  # the whole chain's queue
+    open_cases = list(Case.objects.filter(status="open")[:2])
+    assert len(open_cases) == 2
+    queue = client.get("/cases/")
+    for case in open_cases:
+        assert f'value="{case.pk}"' in queue.text
+    done = client.post("/cases/acknowledge/", {"case": [c.pk for c in open_cases]}, follow=True)
+    assert "Acknowledged 2 cases." in done.text
+    assert {c.status for c in Case.objects.filter(pk__in=[c.pk for c in open_cases])} == {
+        "acknowledged"
+    }
+    foreign = Case.objects.exclude(branch__region__code="east").filter(status="open").first()
+    assert foreign is not None
+    nothing = signed_in("rm.east").post("/cases/acknowledge/", {"case": [foreign.pk]}, follow=True)
+    assert "Tick the cases" in nothing.text
+    assert Case.objects.get(pk=foreign.pk).status == "open"
 
 
 def test_every_table_of_the_branch_and_flag_pages_exports(demo: dict) -> None:

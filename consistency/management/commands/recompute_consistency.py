@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from branches.models import Branch
-from consistency.services import consistency_recompute
+from consistency.recompute import consistency_recompute
 
 
 class Command(BaseCommand):

@@ -1,0 +1,67 @@
+"""Marking stale branch-days: every write that changes what a day counts makes it dirty,
+and beat's recompute (or, in the demo, one right after the write) brings it up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Min
+
+from branches.models import Branch
+from common.queueing import enqueue
+from consistency.models import DirtyDay
+from interactions.models import Interaction
+
+RECOMPUTE_TASK = "consistency.dirty_days_recompute"
+
+
+def days_mark_dirty(pairs: Iterable[tuple[int, date]]) -> None:
+    rows = [DirtyDay(branch_id=branch_id, day=day) for branch_id, day in set(pairs)]
+    DirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _local_day(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
+    """Receiver of ``common.events.domain_events``: every created, changed or deleted
+    interaction makes its branch-day stale, and so does the day it was moved away from;
+    a branch moved to another time zone makes all its days stale."""
+    for kind, branch in events:
+        if kind == "branch.timezone_changed":
+            _branch_history_mark_dirty(branch)
+    changed = [
+        i for kind, i in events if isinstance(i, Interaction) and kind.startswith("interaction.")
+    ]
+    if not changed:
+        return
+    places = set()
+    for interaction in changed:
+        places.add((interaction.branch_id, interaction.occurred_at))
+        origin = getattr(interaction, "_origin", None)
+        if origin and origin[0] and origin[1]:
+            places.add(origin)
+    zones = dict(Branch.objects.filter(pk__in={b for b, _ in places}).values_list("pk", "timezone"))
+    days_mark_dirty((b, _local_day(t, zones[b])) for b, t in places if b in zones)
+    if settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE:
+        # The embedded demo has no beat: bring the numbers up to date once the write lands.
+        transaction.on_commit(lambda: enqueue(RECOMPUTE_TASK), robust=True)
+
+
+def _branch_history_mark_dirty(branch: Branch) -> None:
+    """Every local day from the branch's first interaction to its last (a day's margin
+    each side, for days that were local under the old zone)."""
+    span = Interaction.objects.filter(branch=branch).aggregate(
+        first=Min("occurred_at"), last=Max("occurred_at")
+    )
+    if span["first"] is None:
+        return
+    first = _local_day(span["first"], branch.timezone) - timedelta(days=1)
+    last = _local_day(span["last"], branch.timezone) + timedelta(days=1)
+    days_mark_dirty((branch.pk, first + timedelta(days=d)) for d in range((last - first).days + 1))
