@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from branches.models import Branch
@@ -70,9 +69,6 @@ class Flag(models.Model):
     plan = models.TextField(blank=True, default="")
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
-    # Set in the recompute that raises the alarm, cleared when the digest is sent: an
-    # e-mail waiting for a broker that is down is sent by beat's task later, not lost.
-    notify_pending = models.BooleanField(default=False, editable=False)
     # Multiple testing (consistency.case_rules): the flag's one-sided p-value, and whether
     # it survived the false-discovery-rate control of its period (it then opens a case).
     p_value = models.FloatField(null=True, blank=True)
@@ -97,9 +93,6 @@ class Flag(models.Model):
         indexes = [
             models.Index(fields=["status", "kind", "period_start"], name="flag_queue_idx"),
             models.Index(fields=["updated_at", "id"], name="flag_sync_idx"),
-            models.Index(
-                fields=["id"], condition=Q(notify_pending=True), name="flag_notify_pending_idx"
-            ),
         ]
 
     def __str__(self) -> str:
