@@ -29,6 +29,7 @@ from consistency import case_rules
 from consistency.judging import RecomputeResult
 from consistency.models import (
     ALL_CHANNELS,
+    CHANNEL_SCOPES,
     METRIC_COLUMNS,
     Case,
     CaseEvent,
@@ -43,8 +44,10 @@ from consistency.models import (
     TestKind,
 )
 from consistency.rollups import week_start
+from consistency.selectors import moment_breakdown
 from consistency.standard import StandardBook
 
+CHANNEL_LABELS = dict(CHANNEL_SCOPES)
 RELAPSE_WEEKS = 8
 RECENT_WEEKS = 1  # openings about the last complete week or the one before are e-mailed
 LEAD_WEEKS = 2  # flags this long before a case's first discovery join it (persistence)
@@ -434,7 +437,7 @@ def case_summary(case: Case, weeks: Sequence[date]) -> str:
     if case.target is not None:
         against.append(f"a standard of {share(case.metric, case.target)}")
     if case.peer_value is not None:
-        who = f"{case.peer_group} peers" if case.peer_group else "peers"
+        who = f"peers ({case.peer_group} branches)" if case.peer_group else "peers"
         against.append(f"{who} at {share(case.metric, case.peer_value)}")
     if against:
         parts[0] += " against " + " and ".join(against)
@@ -443,15 +446,27 @@ def case_summary(case: Case, weeks: Sequence[date]) -> str:
     strength = "alarming" if case.alarm_periods else "flagged"
     count = case.alarm_periods if case.alarm_periods else len(recent)
     parts.append(f"{strength} in {min(count, span)} of the last {span} weeks")
-    channels = [c for c in case.channels if c != ALL_CHANNELS]
-    if ALL_CHANNELS in case.channels:
-        parts.append("all channels")
-    if channels:
-        parts.append(
-            ("on " if ALL_CHANNELS not in case.channels else "notably ")
-            + ", ".join(c.replace("_", " ") for c in channels)
-        )
+    channels = [CHANNEL_LABELS[c].lower() for c in case.channels if c != ALL_CHANNELS]
+    if ALL_CHANNELS in case.channels and len(channels) == len(CHANNEL_LABELS) - 1:
+        parts.append("on every channel")
+    elif ALL_CHANNELS in case.channels:
+        parts.append("all channels" + (f", most on {' and '.join(channels)}" if channels else ""))
+    elif channels:
+        parts.append(f"on {' and '.join(channels)}")
+    if moment := _worst_moment(case):
+        parts.append(f"worst at '{moment}'")
     return ", ".join(parts)
+
+
+def _worst_moment(case: Case) -> str | None:
+    """For complaints and low CSAT: the moment of truth they came from most in the last
+    week of evidence (critical moments first), if any."""
+    if case.metric not in {Metric.COMPLAINTS, Metric.CSAT}:
+        return None
+    rows = moment_breakdown(branch=case.branch, kind=PeriodKind.WEEK, period_start=case.last_period)
+    count = "complaints" if case.metric == Metric.COMPLAINTS else "csat_low"
+    hit = [r for r in rows if r[count]]
+    return str(hit[0]["moment"].name) if hit else None
 
 
 # --- 3. resolving by itself -----------------------------------------------------------------

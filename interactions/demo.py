@@ -336,6 +336,17 @@ def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
         yield start, min(size, total - start)
 
 
+FORMATS = ("flagship", "standard", "kiosk")
+
+
+def _formats(profiles: Sequence[BranchProfile]) -> dict[str, str]:
+    """The chain's formats by size, in thirds: flagships, standard branches, kiosks (each
+    third a peer group of its own once it has enough branches)."""
+    ranked = sorted(profiles, key=lambda p: -p.weight)
+    third = max(1, -(-len(ranked) // 3))
+    return {p.code: FORMATS[min(i // third, 2)] for i, p in enumerate(ranked)}
+
+
 def _create_structure(
     profiles: Sequence[BranchProfile],
 ) -> tuple[dict[str, Branch], dict[str, list[int]], list[tuple[str, str, str]], int]:
@@ -346,9 +357,14 @@ def _create_structure(
         for code, name, _ in REGIONS
         if any(p.region == code for p in profiles)
     }
+    formats = _formats(profiles)
     branches = {
         p.code: Branch.objects.create(
-            region=regions[p.region], code=p.code, name=p.name, timezone=p.timezone
+            region=regions[p.region],
+            code=p.code,
+            name=p.name,
+            timezone=p.timezone,
+            peer_group=formats[p.code],
         )
         for p in profiles
     }
