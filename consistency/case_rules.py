@@ -55,7 +55,7 @@ def bad_side_p(
     binomial tail, or with between-branch variance ``tau2`` (the peer test) the
     beta-binomial tail of the same mean and that variance. (The normal tail of the z-score
     is far too small where few events are expected: 3 complaints of 25 against 1.6 % has
-    z = 4.1, p = 2·10⁻⁵, while the chance of 3 or more is 0.8 %.)"""
+    z = 4.1, p = 2·10⁻⁵, while the chance of 3 or more is 0.7 %.)"""
     xs, ns = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
     mean = np.clip(np.broadcast_to(np.asarray(centre, dtype=float), xs.shape), 1e-9, 1 - 1e-9)
     spread = np.broadcast_to(np.asarray(tau2, dtype=float), xs.shape)
