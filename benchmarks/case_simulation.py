@@ -203,7 +203,8 @@ def simulate(
         for (mi, who, source), values in zip(owners, p_lists, strict=True):
             hits = who[found[start : start + len(values)]]
             discovered[hits, mi] = True
-            outcome.sources[source] += int((kinds[hits] == "control").sum())
+            if in_control := int((kinds[hits] == "control").sum()):
+                outcome.sources[source] += in_control
             start += len(values)
         # Case lifecycle: open on a discovery, join while open, resolve after quiet weeks.
         is_open = opened >= 0

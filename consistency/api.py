@@ -136,7 +136,10 @@ class MetricCellSerializer(serializers.Serializer):
     direction = serializers.CharField(allow_null=True)
     min_n = serializers.IntegerField(allow_null=True)
     standard = JudgementSerializer(allow_null=True, help_text="Against the standard.")
-    peers = JudgementSerializer(allow_null=True, help_text="Against the chain's peers.")
+    peers = JudgementSerializer(allow_null=True, help_text="Against the branch's peers.")
+    peer_group = serializers.CharField(
+        help_text="Which peers were pooled: the branch's peer group, or empty for the chain."
+    )
 
 
 TESTS = ("standard", "peers")

@@ -124,8 +124,10 @@ def cases_refresh(*, since: date | None, result: RecomputeResult) -> None:
         if row.unit in units:
             by_unit[row.unit].append(row)
     cases = _latest_cases(units)
+    book = StandardBook()
     for unit in sorted(units):
-        _unit_refresh(unit, sorted(by_unit.get(unit, []), key=_order), cases.get(unit), result)
+        rows_of = sorted(by_unit.get(unit, []), key=_order)
+        _unit_refresh(unit, rows_of, cases.get(unit), result, book)
     _quiet_resolve(
         list(
             Case.objects.select_for_update(of=("self",), no_key=True)
@@ -134,6 +136,7 @@ def cases_refresh(*, since: date | None, result: RecomputeResult) -> None:
             .order_by("id")
         ),
         result,
+        book,
     )
 
 
@@ -256,7 +259,11 @@ def _event(case: Case, action: str, to_status: str, note: str, *, notify: bool) 
 
 
 def _unit_refresh(
-    unit: tuple[int, str], rows: list[FlagRow], case: Case | None, result: RecomputeResult
+    unit: tuple[int, str],
+    rows: list[FlagRow],
+    case: Case | None,
+    result: RecomputeResult,
+    book: StandardBook,
 ) -> Case | None:
     """Open, feed, reopen or withdraw the unit's case so it matches its flags. Flags that
     belong to an older case of the unit stay with it."""
@@ -307,7 +314,7 @@ def _unit_refresh(
     evidence = [r for r in rows if r.period_start >= anchor - LEAD_WEEKS * WEEK]
     previous_rank = case.rank if case.pk else None
     before = _snapshot(case)
-    _evidence_apply(case, evidence)
+    _evidence_apply(case, evidence, book)
     joining = [r.pk for r in evidence if case.pk is None or r.case_id != case.pk]
     if case.pk and not events and not joining and _snapshot(case) == before:
         return case  # nothing new: no write, no webhook
@@ -363,7 +370,7 @@ def _case_new(unit: tuple[int, str], first: FlagRow, now: Any) -> Case:
     )
 
 
-def _evidence_apply(case: Case, rows: list[FlagRow]) -> None:
+def _evidence_apply(case: Case, rows: list[FlagRow], book: StandardBook) -> None:
     """What the case's flags show: where, which tests, since when, how strong, in words."""
     if not rows:
         return
@@ -392,7 +399,10 @@ def _evidence_apply(case: Case, rows: list[FlagRow]) -> None:
     case.x, case.n, case.value = cell.x, cell.n, cell.value
     standard = [r for r in rows if r.test == TestKind.STANDARD]
     peers = [r for r in rows if r.test == TestKind.PEERS]
-    case.target = standard[-1].centre if standard else case.target
+    if standard:
+        case.target = standard[-1].centre
+    elif (target := book.on(weeks[-1]).get((case.metric, ALL_CHANNELS))) is not None:
+        case.target = target.target  # not flagged against it, but the reader wants it
     if peers:
         case.peer_value, case.peer_group = peers[-1].centre, peers[-1].peer_group
     case.priority = priority_score(case)
@@ -447,12 +457,17 @@ def case_summary(case: Case, weeks: Sequence[date]) -> str:
     count = case.alarm_periods if case.alarm_periods else len(recent)
     parts.append(f"{strength} in {min(count, span)} of the last {span} weeks")
     channels = [CHANNEL_LABELS[c].lower() for c in case.channels if c != ALL_CHANNELS]
+    named = (
+        ", ".join(channels[:-1]) + " and " + channels[-1]
+        if len(channels) > 1
+        else "".join(channels)
+    )
     if ALL_CHANNELS in case.channels and len(channels) == len(CHANNEL_LABELS) - 1:
         parts.append("on every channel")
     elif ALL_CHANNELS in case.channels:
-        parts.append("all channels" + (f", most on {' and '.join(channels)}" if channels else ""))
+        parts.append("all channels" + (f", most on {named}" if channels else ""))
     elif channels:
-        parts.append(f"on {' and '.join(channels)}")
+        parts.append(f"on {named}")
     if moment := _worst_moment(case):
         parts.append(f"worst at '{moment}'")
     return ", ".join(parts)
@@ -472,14 +487,13 @@ def _worst_moment(case: Case) -> str | None:
 # --- 3. resolving by itself -----------------------------------------------------------------
 
 
-def _quiet_resolve(cases: Sequence[Case], result: RecomputeResult) -> None:
+def _quiet_resolve(cases: Sequence[Case], result: RecomputeResult, book: StandardBook) -> None:
     """Resolve the open cases back within the limits for enough complete periods: weeks
     after their last evidence with enough data and no flag."""
     if not cases:
         return
     needed = settings.CONSISTENCY_CASE_QUIET_PERIODS
     last = last_complete_week()
-    book = StandardBook()
     now = timezone.now()
     weeks_after = {
         c.pk: [c.last_period + k * WEEK for k in range(1, 60) if c.last_period + k * WEEK <= last]

@@ -127,7 +127,7 @@ def flags_refresh(
                 )
             ]
             np.add.at(tests, p, n >= target.min_n)
-            pooled, tau2, peers = _peers_by_period(x, n, p, group[rows_of], target.min_n, minus)
+            pooled, tau2, peers = peers_by_period(x, n, p, group[rows_of], target.min_n, minus)
             has = np.flatnonzero(~np.isnan(pooled))
             if len(has):
                 np.add.at(tests, p[has], n[has] >= target.min_n)
@@ -240,7 +240,7 @@ def _periods_by_standard(
 MIN_PEER_GROUP = 8  # branches with enough data a peer group needs to be pooled on its own
 
 
-def _peers_by_period(
+def peers_by_period(
     x: np.ndarray,
     n: np.ndarray,
     period: np.ndarray,

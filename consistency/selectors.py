@@ -17,6 +17,7 @@ from branches.models import Branch
 from common.audit import history_entries
 from consistency import stats
 from consistency.drift import CUSUM_METRICS, cusum_steps
+from consistency.judging import peers_by_period
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
@@ -72,6 +73,7 @@ class MetricCell:
     peers: stats.Judgement | None
     pooled: float | None
     tau2: float | None = None  # the peers' between-branch variance in this period
+    peer_group: str = ""  # which peers: the branch's group, or "" for the whole chain
 
 
 def _period_rows(kind: str, period_start: date, channels: list[str] | None) -> list[dict[str, Any]]:
@@ -91,14 +93,16 @@ def metric_cells(
     branch_ids: list[int] | None = None,
 ) -> list[MetricCell]:
     """x, n, value, target, limits, z and status of every (branch, metric, channel) cell
-    the caller may see in one period. Peers are the whole chain, seen or not: the pooled
-    value is the chain's, whoever asks. Each (metric, channel) is judged for all branches
+    the caller may see in one period. Peers are the branch's peer group when it has enough
+    branches with data, else the whole chain, seen or not: the pooled value is the same
+    whoever asks. Each (metric, channel) is judged for all branches
     in one array operation."""
     visible = branch_scope(actor).branches().select_related("region")
     if branch_ids is not None:
         visible = visible.filter(pk__in=branch_ids)
     branches = sorted(visible, key=lambda b: b.code)
     targets = StandardBook().on(period_start)
+    group_of = dict(Branch.objects.values_list("pk", "peer_group"))
     by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for counts_row in _period_rows(kind, period_start, channels):
         by_channel[counts_row["channel"]].append(counts_row)
@@ -116,24 +120,46 @@ def metric_cells(
             x = np.array([r[x_col] for r in rows], dtype=np.int64)
             n = np.array([r[n_col] for r in rows], dtype=np.int64)
             minus = np.array([r["detractors"] for r in rows], dtype=np.int64) if nps else None
-            standard = peers = peer_verdicts = None
+            standard = peer_verdicts = None
+            pooled = tau2 = None
+            groups = np.full(len(shown), "", dtype=object)
             if target is not None:
                 direction = stats.Direction(target.direction)
                 standard = stats.judge_many(
                     x, n, target.target, direction, target.min_n, detractors=minus
                 )
-                peers = stats.peer_model_many(
-                    np.array([r[x_col] for r in chain], dtype=np.int64),
-                    np.array([r[n_col] for r in chain], dtype=np.int64),
-                    target.min_n,
-                    np.array([r["detractors"] for r in chain], dtype=np.int64) if nps else None,
+                # Peers as the engine judges them: the branch's peer group when it is big
+                # enough that period, else the whole chain (seen or not by the caller).
+                chain_x = np.array([r[x_col] for r in chain], dtype=np.int64)
+                chain_n = np.array([r[n_col] for r in chain], dtype=np.int64)
+                chain_minus = (
+                    np.array([r["detractors"] for r in chain], dtype=np.int64) if nps else None
                 )
-                if peers is not None:
+                chain_groups = np.array(
+                    [group_of.get(r["branch_id"], "") for r in chain], dtype=object
+                )
+                centre, spread, label = peers_by_period(
+                    chain_x, chain_n, np.zeros(len(chain), dtype=np.int64), chain_groups,
+                    target.min_n, chain_minus,
+                )  # fmt: skip
+                row_of = {r["branch_id"]: i for i, r in enumerate(chain)}
+                pooled = np.array(
+                    [centre[row_of[b.pk]] if b.pk in row_of else np.nan for b in shown]
+                )
+                tau2 = np.array([spread[row_of[b.pk]] if b.pk in row_of else 0.0 for b in shown])
+                groups = np.array(
+                    [label[row_of[b.pk]] if b.pk in row_of else "" for b in shown], dtype=object
+                )
+                # A branch without a row this period is set against the chain's own value.
+                chain_value = centre[(label == "") & ~np.isnan(centre)]
+                pooled[np.isnan(pooled)] = chain_value[0] if len(chain_value) else np.nan
+                if not np.all(np.isnan(pooled)):
                     peer_verdicts = stats.judge_many(
-                        x, n, peers.pooled, direction, target.min_n, peers.tau2, minus
+                        x, n, pooled, direction, target.min_n, tau2, minus
                     )
             for i, branch in enumerate(shown):
                 cell = stats.Cell(int(x[i]), int(n[i]), int(minus[i]) if nps else None)  # type: ignore[index]
+                has_peers = peer_verdicts is not None and pooled is not None
                 cells.append(
                     MetricCell(
                         branch=branch,
@@ -148,30 +174,39 @@ def metric_cells(
                         direction=target.direction if target else None,
                         min_n=target.min_n if target else None,
                         standard=standard.at(i, target.target) if standard and target else None,
-                        peers=peer_verdicts.at(i, peers.pooled)
-                        if peer_verdicts and peers
+                        peers=peer_verdicts.at(i, float(pooled[i]))  # type: ignore[index,union-attr]
+                        if has_peers
                         else None,
-                        pooled=peers.pooled if peers else None,
-                        tau2=peers.tau2 if peers else None,
+                        pooled=float(pooled[i]) if has_peers else None,  # type: ignore[index]
+                        tau2=float(tau2[i]) if has_peers else None,  # type: ignore[index]
+                        peer_group=str(groups[i]),
                     )
                 )
     return cells
 
 
+def last_complete_start(kind: str, today: date | None = None) -> date:
+    """The first day of the newest period of ``kind`` that has ended by ``today``."""
+    today = today or timezone.localdate()
+    if kind == PeriodKind.WEEK:
+        return week_start(today) - timedelta(days=7)
+    if kind == PeriodKind.MONTH:
+        return month_start(month_start(today) - timedelta(days=1))
+    return today - timedelta(days=1)
+
+
 def latest_period(kind: str) -> date:
-    """The newest period of ``kind`` with rollups; the current one when there are none."""
+    """What pages open on: the newest *complete* period of ``kind`` with rollups (never the
+    one that has just begun, whose cells would all read "insufficient data"); the last
+    complete one when there are none."""
+    complete = last_complete_start(kind)
     newest = (
-        Rollup.objects.filter(kind=kind)
+        Rollup.objects.filter(kind=kind, period_start__lte=complete)
         .order_by("-period_start")
         .values_list("period_start", flat=True)
         .first()
     )
-    if newest is not None:
-        return newest
-    today = timezone.localdate()
-    if kind == PeriodKind.WEEK:
-        return week_start(today)
-    return month_start(today) if kind == PeriodKind.MONTH else today
+    return newest if newest is not None else complete
 
 
 def flag_trend(flag: Flag) -> list[dict[str, Any]]:

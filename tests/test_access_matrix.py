@@ -175,7 +175,7 @@ def build_world() -> World:
         opened_at=now,
         due_at=now + timedelta(hours=48),
     )
-    week = week_start(timezone.localdate())
+    week = week_start(timezone.localdate()) - timedelta(days=7)  # the last complete week
     for branch in (branch_a, branch_b):
         Rollup.objects.create(
             branch=branch, kind="week", period_start=week, channel="all", contacts=60,

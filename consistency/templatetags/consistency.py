@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from consistency.models import CHANNEL_SCOPES, Metric
@@ -50,14 +51,16 @@ def channel_label(value: str) -> str:
 def metric_cell(cell: Any) -> str:
     """A cell of the comparison: value, n and both verdicts, in words as well as colour.
     Built here rather than in an included template: a region's table has hundreds, and
-    every part is a number or one of our own words (nothing typed by a user)."""
+    every part is a number or one of our own words, but for the peer group's name (a slug,
+    escaped all the same)."""
     if cell is None:
         return mark_safe('<span class="cell status-none">\u2013<small>no data</small></span>')
     peers = ""
     if cell.peers is not None:
         peers = (
             f'<small class="badge status-{status_of(cell.peers)}">'
-            f"peers: {status_words(cell.peers)}</small>"
+            f"{'peers (' + escape(cell.peer_group) + ')' if cell.peer_group else 'peers'}: "
+            f"{status_words(cell.peers)}</small>"
         )
     return mark_safe(  # noqa: S308
         f'<span class="cell status-{status_of(cell.standard)}">'

@@ -1,5 +1,5 @@
 """In a real browser: a regional manager finds the planted branch in the comparison and
-the funnel plot, and works its flag to resolved; an agent cannot reach other branches."""
+the funnel plot, and works its case to resolved; an agent cannot reach other branches."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from consistency.models import Flag
+from consistency.models import Case, Flag
 from tests.browser.conftest import nav, sign_in
 
 pytestmark = pytest.mark.usefixtures("live_demo")
 
 
-def test_a_regional_manager_finds_the_divergent_branch_and_resolves_its_flag(site: Page) -> None:
+def test_a_regional_manager_finds_the_divergent_branch_and_resolves_its_case(site: Page) -> None:
     sign_in(site, "rm.east")
     nav(site, "Comparison")
     # Sort by complaint rate, worst first: the planted branch tops the table, in alarm.
@@ -36,44 +36,51 @@ def test_a_regional_manager_finds_the_divergent_branch_and_resolves_its_flag(sit
     expect(plot.locator("text", has_text="eas-04")).to_have_count(1)
     expect(site.locator("table tbody tr").first).to_contain_text("eas-04")
 
-    nav(site, "Flags")
-    site.get_by_label("Branch").select_option("eas-04")
-    site.get_by_label("Metric").select_option("complaint_rate")
-    site.get_by_role("button", name="Filter").click()
-    site.locator("#flags tbody tr").first.get_by_role("link", name="Complaint rate").click()
+    nav(site, "Cases")
+    queue = site.locator("#cases tbody tr")
+    expect(queue).to_have_count(1)  # one divergence, one piece of work
+    expect(queue.first).to_contain_text("eas-04")
+    queue.first.get_by_role("link", name="Complaint rate").click()
     expect(site.get_by_role("heading", level=1)).to_contain_text("Complaint rate at eas-04")
-    expect(site.locator("[data-chart='flag-trend'] .main-svg").first).to_be_visible()
+    expect(site.locator("#case-summary")).to_contain_text("against a standard of 2.0 %")
+    expect(site.locator("[data-chart='case-trend-all'] .main-svg").first).to_be_visible()
+    expect(site.locator("#case-flags tbody tr").first).to_be_visible()
 
     site.get_by_role("button", name="Acknowledge").click()
-    expect(site.locator("#flag-status")).to_have_text("Acknowledged")
+    expect(site.locator("#case-status")).to_have_text("Acknowledged")
     site.get_by_label("Owner").select_option("bm.eas-04")
     due = timezone.localdate() + timedelta(days=10)
     site.get_by_label("Due date").fill(due.isoformat())
     site.get_by_label("What will be done").fill("Coach the counter staff on the cash moment")
     site.get_by_role("button", name="Save plan").click()
-    expect(site.locator("#flag-status")).to_have_text("Action planned")
+    expect(site.locator("#case-status")).to_have_text("Action planned")
+    site.get_by_role("button", name="The plan is in place: monitor").click()
+    expect(site.locator("#case-status")).to_have_text("Monitoring")
     site.get_by_label("What was done").fill("Coaching done; complaints back to normal")
-    site.get_by_role("button", name="Resolve").click()
-    expect(site.locator("#flag-status")).to_have_text("Resolved")
-    history = site.locator("#flag-history")
+    site.get_by_role("button", name="Close").click()
+    expect(site.locator("#case-status")).to_have_text("Resolved")
+    history = site.locator("#case-history")
     expect(history).to_contain_text("rm.east · web UI · 127.0.0.1 · acknowledge")
     expect(history).to_contain_text("Coaching done")
-    flag = Flag.objects.get(pk=int(site.url.rstrip("/").split("/")[-1]))
-    assert flag.status == "resolved"
-    assert flag.owner is not None
-    assert flag.owner.username == "bm.eas-04"
+    case = Case.objects.get(pk=int(site.url.rstrip("/").split("/")[-1]))
+    assert case.status == "resolved"
+    assert case.owner is not None
+    assert case.owner.username == "bm.eas-04"
 
 
 def test_an_agent_cannot_open_another_branchs_pages_or_exports(site: Page) -> None:
     sign_in(site, "agent.cen-02.1")
     other = Flag.objects.filter(branch__code="eas-04").first()
+    other_case = Case.objects.filter(branch__code="eas-04").first()
     assert other is not None
+    assert other_case is not None
     for path in [
         "/branches/eas-04/",
         "/branches/eas-04/?format=csv",
         "/interactions/?branch=eas-04",
         "/interactions/?branch=eas-04&format=csv",
         f"/flags/{other.pk}/",
+        f"/cases/{other_case.pk}/",
     ]:
         response = site.request.get(path)
         assert response.status == 404, path

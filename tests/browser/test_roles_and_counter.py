@@ -91,7 +91,7 @@ def test_every_field_has_a_label_and_pages_fit_a_768px_screen(site: Page, userna
     sign_in(site, username)
     pages = ["/log/", "/walk-ins/", "/customers/?q=a", "/interactions/", "/flags/"]
     if username.startswith("rm."):
-        pages += ["/", "/comparison/", "/funnel/", "/branches/eas-04/"]
+        pages += ["/", "/comparison/", "/funnel/", "/branches/eas-04/", "/cases/"]
     for path in pages:
         site.goto(path)
         assert site.evaluate(UNLABELLED) == [], path
