@@ -14,6 +14,9 @@ from django.core.management.base import CommandError
 from django.db.models import Avg, Case, Count, FloatField, When
 
 from branches.models import Branch, Role, User
+from consistency import models as engine
+from consistency.case_selectors import case_queue
+from consistency.recompute import consistency_recompute
 from customers.models import Customer
 from interactions.models import Interaction
 
@@ -204,3 +207,26 @@ def test_all_branches_can_go_into_one_region(tmp_path: Path) -> None:
     assert Branch.objects.count() == SMALL["branches"]
     assert User.objects.filter(username="rm.north").exists()
     assert not User.objects.filter(username="rm.east").exists()
+
+
+@pytest.mark.django_db
+def test_the_readme_demo_gives_one_case_per_planted_divergence(tmp_path: Path) -> None:
+    """As `make run` seeds it (the defaults): every planted divergence is a case, the tiny
+    noisy branch is not, and rm.east's queue is short enough to work."""
+    call_command("seed_demo", truth_file=tmp_path / "truth.json", verbosity=0)
+    consistency_recompute()
+    open_cases = engine.Case.objects.filter(status__in=engine.Case.OPEN_STATUSES)
+    found = set(open_cases.values_list("branch__code", "metric"))
+    assert found == {  # the README's walk-through names these five
+        ("cen-02", "response_within_standard"),
+        ("eas-04", "complaint_rate"),
+        ("nor-05", "response_within_standard"),
+        ("nor-05", "first_contact_resolution"),
+        ("nor-05", "csat_satisfied"),
+    }
+    assert not engine.Case.objects.filter(branch__code="eas-24").exists()
+    east = case_queue(actor=User.objects.get(username="rm.east"))
+    assert 1 <= east.filter(status__in=engine.Case.OPEN_STATUSES).count() <= 10
+    assert open_cases.count() <= 10
+    case = open_cases.get(branch__code="eas-04")
+    assert "worst at 'Count the money'" in case.summary
