@@ -3,6 +3,7 @@ with its evidence, plan, history and lifecycle actions."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from consistency.selectors import branch_cusum, moment_breakdown
 from consistency.views import MOMENT_COLUMNS, moment_rows
 
 CASE_PAGE_SIZE = 50
+EVIDENCE_WEEKS_SHOWN = 4  # the page lists the last weeks' flags; the CSV has them all
 CASE_COLUMNS = [
     "id", "branch", "metric", "status", "severity", "summary", "channels", "first_period",
     "last_period", "periods", "x", "n", "value", "target", "peer_value", "peer_group",
@@ -172,7 +174,12 @@ def _case_page(
             "moments": moment_breakdown(
                 branch=case.branch, kind="week", period_start=case.last_period
             ),
-            "flags": case_flags(case),
+            "flags": case_flags(case).filter(
+                period_start__gt=case.last_period - timedelta(weeks=EVIDENCE_WEEKS_SHOWN)
+            ),
+            "older_flags": case_flags(case)
+            .filter(period_start__lte=case.last_period - timedelta(weeks=EVIDENCE_WEEKS_SHOWN))
+            .count(),
             "events": case_history(case),
             "may_act": may_act,
             "allowed": allowed,

@@ -184,13 +184,16 @@ def _discoveries_mark(rows: Sequence[FlagRow], first: date | None) -> None:
             [p for p, _ in candidates], family, settings.CONSISTENCY_CASE_Q
         )
         discovered = {row.pk for (_, row), hit in zip(candidates, found, strict=True) if hit}
+        # A CUSUM flag's p-value is its chart's, known only here (how often it signalled).
+        chart_p = {row.pk: p for p, row in candidates if row.test == TestKind.CUSUM}
         for row in by_week[week]:
             now_found = row.pk in discovered
-            if now_found != row.discovery:
-                row.discovery = now_found
-                changed.append(Flag(pk=row.pk, discovery=now_found))
+            p_value = chart_p.get(row.pk, row.p_value)
+            if now_found != row.discovery or p_value != row.p_value:
+                row.discovery, row.p_value = now_found, p_value
+                changed.append(Flag(pk=row.pk, discovery=now_found, p_value=p_value))
     if changed:
-        Flag.objects.bulk_update(changed, ["discovery"], batch_size=1000)
+        Flag.objects.bulk_update(changed, ["discovery", "p_value"], batch_size=1000)
 
 
 def _candidate_p_values(
