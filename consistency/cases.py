@@ -1,7 +1,7 @@
 """From flags to cases (SPEC §4a), run at the end of every recompute.
 
-1. For each period, the false-discovery-rate control of ``consistency.case_rules`` marks
-   which flags are discoveries.
+1. For each period, ``consistency.discoveries`` marks which flags survive the
+   false-discovery-rate control (a discovery).
 2. A (branch, metric) with a discovery opens a case, or feeds its open one; evidence after
    a case was resolved or withdrawn reopens it within RELAPSE_WEEKS (same case, history
    kept). Every flag of the unit from two periods before the case began joins it.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,63 +25,30 @@ from django.utils import timezone
 
 from common.events import emit
 from consistency import case_rules
+from consistency.case_words import case_summary, channel_order, priority_score
+from consistency.discoveries import FIELDS, FlagRow, discoveries_mark
 from consistency.judging import RecomputeResult
 from consistency.models import (
     ALL_CHANNELS,
-    CHANNEL_SCOPES,
     METRIC_COLUMNS,
     Case,
     CaseEvent,
     CaseStatus,
-    ConsistencyIndex,
     Flag,
     FlagStatus,
-    Metric,
     PeriodKind,
     Rollup,
     Severity,
     TestKind,
 )
 from consistency.rollups import week_start
-from consistency.selectors import moment_breakdown
 from consistency.standard import StandardBook
 
-CHANNEL_LABELS = dict(CHANNEL_SCOPES)
 RELAPSE_WEEKS = 8
 RECENT_WEEKS = 1  # openings about the last complete week or the one before are e-mailed
 LEAD_WEEKS = 2  # flags this long before a case's first discovery join it (persistence)
 WEEK = timedelta(days=7)
 STRONG = {Severity.ALARM, Severity.SIGNAL}
-
-
-@dataclass
-class FlagRow:
-    pk: int
-    period_start: date
-    branch_id: int
-    metric: str
-    channel: str
-    test: str
-    severity: str
-    p_value: float | None
-    signals: int
-    z: float | None
-    x: int
-    n: int
-    value: float
-    centre: float
-    cusum: float | None
-    critical_moments: int
-    peer_group: str
-    case_id: int | None
-    discovery: bool
-
-    @property
-    def unit(self) -> tuple[int, str]:
-        return (self.branch_id, self.metric)
-
-
-FIELDS = list(FlagRow.__dataclass_fields__)
 
 
 def last_complete_week(today: date | None = None) -> date:
@@ -97,7 +63,7 @@ def cases_refresh(*, since: date | None, result: RecomputeResult) -> None:
     if first is not None:
         flags = flags.filter(period_start__gte=first - (case_rules.CUSUM_WINDOW - 1) * WEEK)
     rows = [FlagRow(*values) for values in flags.values_list(*FIELDS)]
-    _discoveries_mark(rows, first)
+    discoveries_mark(rows, first)
     units = {row.unit for row in rows if row.discovery or row.case_id}
     # A unit whose evidence went away entirely still has its case to withdraw.
     open_cases = Case.objects.filter(status__in=Case.OPEN_STATUSES)
@@ -142,85 +108,6 @@ def cases_refresh(*, since: date | None, result: RecomputeResult) -> None:
 
 def _order(row: FlagRow) -> tuple[date, int]:
     return (row.period_start, row.pk)
-
-
-# --- 1. discoveries -------------------------------------------------------------------------
-
-
-def _discoveries_mark(rows: Sequence[FlagRow], first: date | None) -> None:
-    """Decide, for every period from ``first``, which of its flags are discoveries, and store
-    the ones that changed."""
-    by_week: dict[date, list[FlagRow]] = defaultdict(list)
-    for row in rows:
-        by_week[row.period_start].append(row)
-    weeks = sorted(w for w in by_week if first is None or w >= first)
-    families = dict(
-        ConsistencyIndex.objects.filter(kind=PeriodKind.WEEK, period_start__in=weeks).values_list(
-            "period_start", "tests"
-        )
-    )
-    charts = dict(
-        ConsistencyIndex.objects.filter(kind=PeriodKind.WEEK, period_start__in=weeks).values_list(
-            "period_start", "charts"
-        )
-    )
-    cells: dict[tuple[int, str, str, str], dict[date, float]] = defaultdict(dict)
-    cusum: dict[tuple[int, str], dict[date, int]] = defaultdict(dict)
-    for row in rows:
-        if row.test == TestKind.CUSUM:
-            cusum[row.unit][row.period_start] = row.signals
-        elif row.p_value is not None:
-            cells[(row.branch_id, row.metric, row.channel, row.test)][row.period_start] = (
-                row.p_value
-            )
-    changed: list[Flag] = []
-    for week in weeks:
-        candidates: list[tuple[float, FlagRow]] = []
-        for row in by_week[week]:
-            for p in _candidate_p_values(row, cells, cusum):
-                candidates.append((p, row))
-        family = case_rules.family_size(families.get(week, 0), charts.get(week, 0))
-        found = case_rules.benjamini_hochberg(
-            [p for p, _ in candidates], family, settings.CONSISTENCY_CASE_Q
-        )
-        discovered = {row.pk for (_, row), hit in zip(candidates, found, strict=True) if hit}
-        # A CUSUM flag's p-value is its chart's, known only here (how often it signalled).
-        chart_p = {row.pk: p for p, row in candidates if row.test == TestKind.CUSUM}
-        for row in by_week[week]:
-            now_found = row.pk in discovered
-            p_value = chart_p.get(row.pk, row.p_value)
-            if now_found != row.discovery or p_value != row.p_value:
-                row.discovery, row.p_value = now_found, p_value
-                changed.append(Flag(pk=row.pk, discovery=now_found, p_value=p_value))
-    if changed:
-        Flag.objects.bulk_update(changed, ["discovery", "p_value"], batch_size=1000)
-
-
-def _candidate_p_values(
-    row: FlagRow,
-    cells: dict[tuple[int, str, str, str], dict[date, float]],
-    cusum: dict[tuple[int, str], dict[date, int]],
-) -> list[float]:
-    """The tests a flag stands for: its own p-value and its persistence (or, for a CUSUM
-    flag, the chart's recent signals)."""
-    week = row.period_start
-    if row.test == TestKind.CUSUM:
-        recent = cusum[row.unit]
-        count = sum(recent.get(week - k * WEEK, 0) for k in range(case_rules.CUSUM_WINDOW))
-        return [case_rules.cusum_p(count)]
-    if row.p_value is None:
-        return []
-    history = cells[(row.branch_id, row.metric, row.channel, row.test)]
-    earlier = [
-        history[w]
-        for k in range(1, case_rules.PERSISTENCE_WINDOW)
-        if (w := week - k * WEEK) in history
-    ]
-    values = [row.p_value]
-    if earlier:
-        larger = max(row.p_value, min(earlier))
-        values.append(float(case_rules.persistence_p([larger])[0]))
-    return values
 
 
 # --- 2. cases -------------------------------------------------------------------------------
@@ -379,7 +266,7 @@ def _evidence_apply(case: Case, rows: list[FlagRow], book: StandardBook) -> None
         return
     weeks = sorted({r.period_start for r in rows})
     case.first_period, case.last_period, case.periods = weeks[0], weeks[-1], len(weeks)
-    case.channels = sorted({r.channel for r in rows}, key=_channel_order)
+    case.channels = sorted({r.channel for r in rows}, key=channel_order)
     case.tests = sorted({r.test for r in rows})
     strong = [r for r in rows if r.severity in STRONG]
     case.alarm_periods = len({r.period_start for r in strong})
@@ -410,81 +297,6 @@ def _evidence_apply(case: Case, rows: list[FlagRow], book: StandardBook) -> None
         case.peer_value, case.peer_group = peers[-1].centre, peers[-1].peer_group
     case.priority = priority_score(case)
     case.summary = case_summary(case, weeks)
-
-
-def _channel_order(channel: str) -> tuple[int, str]:
-    return (0 if channel == ALL_CHANNELS else 1, channel)
-
-
-def priority_score(case: Case) -> float:
-    """Higher first: alarm-level evidence, then |z|, then the periods it spans, then
-    volume and critical moments (the queue sorts on the same fields in that order)."""
-    return round(
-        (1 - case.rank) * 1000
-        + min(case.abs_z, 9.99) * 50
-        + min(case.periods, 12) * 2
-        + min(case.n, 1000) / 1000
-        + min(case.critical_moments, 10) / 100,
-        3,
-    )
-
-
-def share(metric: str, value: float | None) -> str:
-    """A metric's value as people say it: 74 %, or NPS +30."""
-    if value is None:
-        return "—"
-    if metric == Metric.NPS:
-        return f"{value * 100:+.0f}"
-    percent = value * 100
-    return f"{percent:.1f} %" if percent < 10 else f"{percent:.0f} %"
-
-
-def case_summary(case: Case, weeks: Sequence[date]) -> str:
-    """E.g. "Complaint rate at eas-04: 7.4 % (11 of 149) against a standard of 2.0 % and
-    peers at 1.8 %, alarming in 10 of the last 12 weeks, all channels"."""
-    label = Metric(case.metric).label
-    parts = [
-        f"{label} at {case.branch.code}: {share(case.metric, case.value)} ({case.x} of {case.n})"
-    ]
-    against = []
-    if case.target is not None:
-        against.append(f"a standard of {share(case.metric, case.target)}")
-    if case.peer_value is not None:
-        who = f"peers ({case.peer_group} branches)" if case.peer_group else "peers"
-        against.append(f"{who} at {share(case.metric, case.peer_value)}")
-    if against:
-        parts[0] += " against " + " and ".join(against)
-    recent = [w for w in weeks if w > case.last_period - 12 * WEEK]
-    span = min(12, (case.last_period - case.first_period).days // 7 + 1)
-    strength = "alarming" if case.alarm_periods else "flagged"
-    count = case.alarm_periods if case.alarm_periods else len(recent)
-    parts.append(f"{strength} in {min(count, span)} of the last {span} weeks")
-    channels = [CHANNEL_LABELS[c].lower() for c in case.channels if c != ALL_CHANNELS]
-    named = (
-        ", ".join(channels[:-1]) + " and " + channels[-1]
-        if len(channels) > 1
-        else "".join(channels)
-    )
-    if ALL_CHANNELS in case.channels and len(channels) == len(CHANNEL_LABELS) - 1:
-        parts.append("on every channel")
-    elif ALL_CHANNELS in case.channels:
-        parts.append("all channels" + (f", most on {named}" if channels else ""))
-    elif channels:
-        parts.append(f"on {named}")
-    if moment := _worst_moment(case):
-        parts.append(f"worst at '{moment}'")
-    return ", ".join(parts)
-
-
-def _worst_moment(case: Case) -> str | None:
-    """For complaints and low CSAT: the moment of truth they came from most in the last
-    week of evidence (critical moments first), if any."""
-    if case.metric not in {Metric.COMPLAINTS, Metric.CSAT}:
-        return None
-    rows = moment_breakdown(branch=case.branch, kind=PeriodKind.WEEK, period_start=case.last_period)
-    count = "complaints" if case.metric == Metric.COMPLAINTS else "csat_low"
-    hit = [r for r in rows if r[count]]
-    return str(hit[0]["moment"].name) if hit else None
 
 
 # --- 3. resolving by itself -----------------------------------------------------------------
