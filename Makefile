@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links the demo prints and e-mails (survey invitations, cases) point at the server make run starts.
+SURVEY_BASE_URL ?= http://$(HOST):$(PORT)
+export SURVEY_BASE_URL
 
 .PHONY: run test lint typecheck pytest install install-dev seed benchmark-seed clean
 
@@ -28,6 +31,7 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_surveys --if-empty
 	$(BIN)/python manage.py recompute_consistency
+	@echo "Demo ready: sign in at $(SURVEY_BASE_URL)/ (users and password in README); e-mails are written to var/mail/"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## test: install dev extras, lint, type-check and run the tests (DATABASE_URL picks the database)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,53 @@ def test_tasks_round_trip_through_the_configured_broker() -> None:
         result = ping.delay()
         assert result.get(timeout=20) == "pong"
         assert result.status == "SUCCESS"
+
+
+DEMO_PROBE = """
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+from django.test.utils import setup_test_environment
+backend = settings.EMAIL_BACKEND
+setup_test_environment()
+response = Client().get("/no-such-page/", HTTP_HOST="127.0.0.1")
+page = response.content.decode()
+print(response.status_code, "URLconf" in page, "Not found" in page)
+print(backend)
+"""
+
+
+def test_the_demo_serves_the_friendly_not_found_page_and_files_its_e_mails() -> None:
+    """make run's settings: a 404 is the page users meet, not Django's list of every URL
+    pattern, and e-mails go to var/mail/ instead of burying the server's start-up line."""
+    result = subprocess.run(
+        [sys.executable, "-c", DEMO_PROBE],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "crm.settings.local",
+            "DATABASE_URL": "sqlite:////tmp/crm-demo-probe.sqlite3",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    status_line, backend = result.stdout.split("\n")[:2]
+    assert status_line == "404 False True"
+    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+
+
+def test_make_run_points_the_demo_links_at_its_own_port() -> None:
+    """The survey and case links the demo prints use the PORT make run serves on."""
+    result = subprocess.run(
+        [shutil.which("make") or "make", "-n", "run", "PORT=8123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "runserver 127.0.0.1:8123" in result.stdout
+    assert "http://127.0.0.1:8123/" in result.stdout
+    assert "8000" not in result.stdout

@@ -1,14 +1,21 @@
-"""The embedded demo: SQLite by default, tasks in-process, debug on."""
+"""The embedded demo: SQLite by default, tasks in-process, e-mails written to var/mail/.
+
+Debug is off by default so the demo shows the pages a user meets (the friendly 404 too);
+DJANGO_DEBUG=true brings Django's debug pages back."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_TASK_ALWAYS_EAGER, env
+from .base import BASE_DIR, CELERY_TASK_ALWAYS_EAGER, env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# One file per e-mail under var/mail/, so the server's own start-up line is not buried under
+# the demo's alarm e-mails; EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend
+# prints them instead.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 # No broker and no beat in the demo: what a user changes is recomputed in-process at once.
 CONSISTENCY_RECOMPUTE_AFTER_WRITE = env.bool(
     "CONSISTENCY_RECOMPUTE_AFTER_WRITE", default=CELERY_TASK_ALWAYS_EAGER
