@@ -92,3 +92,22 @@ def test_slash_reaches_the_search_from_a_radio_and_new_customer_fields_wait(site
     expect(site.get_by_label("Search name, e-mail or phone")).to_be_focused()
     site.get_by_role("radio", name="New customer").check()
     expect(name).to_be_visible()
+
+
+def test_typing_on_after_a_pick_keeps_the_customer_picked(site: Page) -> None:
+    agent = get_user_model().objects.get(username="agent.eas-04.1")
+    customer, query = _caller(agent)
+    sign_in(site, "agent.eas-04.1")
+    site.wait_for_load_state("load")
+    search = site.get_by_label("Search name, e-mail or phone")
+    search.press_sequentially(query)
+    expect(site.get_by_role("radio", name=customer.name).first).to_be_visible()
+    search.press("Enter")
+    search.press_sequentially("zz")  # nobody matches any more
+    expect(site.get_by_text("No customer matches")).to_be_visible()
+    expect(site.get_by_role("radio", name=customer.name)).to_be_checked()
+    search.press("Backspace")
+    search.press("Backspace")  # the customer is among the matches again, offered once
+    expect(site.locator("#customer-matches [data-query]")).to_have_attribute("data-query", query)
+    expect(site.get_by_text("No customer matches")).to_be_hidden()
+    expect(site.locator(f"input[name='customer'][value='{customer.pk}']")).to_have_count(1)

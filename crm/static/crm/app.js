@@ -132,8 +132,25 @@
     if (event.target.name === "customer" && event.target.form) showNewCustomer(event.target.form);
   });
 
+  // Typing on after a pick must not drop the customer picked: their choice leaves the
+  // list before new matches replace it, and is not offered twice.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = event.target;
+    if (box.id !== "customer-matches") return;
+    var picked = box.querySelector("input[name='customer']:checked");
+    if (picked && picked.labels && picked.labels[0]) box.parentNode.insertBefore(picked.labels[0], box);
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (!pendingPick || event.target.id !== "customer-matches") return;
+    if (event.target.id !== "customer-matches") return;
+    var form = event.target.closest("form");
+    var picked = form && form.querySelector("input[name='customer']:checked");
+    if (picked) {
+      event.target.querySelectorAll("input[data-match]").forEach(function (radio) {
+        if (radio.value === picked.value && radio.labels && radio.labels[0]) radio.labels[0].remove();
+      });
+    }
+    if (!pendingPick) return;
     var matches = freshMatches(pendingPick);
     if (matches) {
       pendingPick = null;
