@@ -18,10 +18,11 @@ from common.forms import apply_errors
 from common.views import csv_or_page
 from customers.forms import CustomerForm, CustomerSearchForm
 from customers.models import Customer
-from customers.selectors import customer_get, customer_search
+from customers.selectors import customer_get, customer_picks, customer_search
 from customers.services import customer_create, customer_update
 
 SEARCH_LIMIT = 20
+PICK_LIMIT = 8  # matches the log form offers; more ask for a longer query
 
 
 @login_required
@@ -29,9 +30,10 @@ def customer_search_view(request: HttpRequest) -> HttpResponseBase:
     """The search page, and (``?pick=1``) the list of matches the log form picks from."""
     form = CustomerSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    customers = list(customer_search(actor=request.user, query=query, limit=SEARCH_LIMIT))
     if request.GET.get("pick"):
-        return render(request, "customers/_pick.html", {"customers": customers, "query": query})
+        picks = customer_picks(actor=request.user, query=query, limit=PICK_LIMIT)
+        return render(request, "customers/_pick.html", {"picks": picks, "query": query})
+    customers = list(customer_search(actor=request.user, query=query, limit=SEARCH_LIMIT))
     columns = ["id", "name", "email", "phone", "home_branch"]
     rows = [
         {

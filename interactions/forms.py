@@ -80,6 +80,9 @@ class InteractionLogForm(BranchFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.limit_branches(branches)
         self.fields["moment"].queryset = _moments()  # type: ignore[attr-defined]
+
+    def focus_channel(self) -> None:
+        """The customer is known already (the link of a customer's page): start at the channel."""
         self.fields["channel"].widget.attrs["autofocus"] = True
 
     def clean_customer(self) -> str | Customer | None:

@@ -24,6 +24,7 @@ from common.audit import history_entries
 from common.forms import apply_errors
 from common.views import csv_or_page
 from customers.models import Customer
+from customers.selectors import customer_get
 from interactions.forms import (
     LOG_ERROR_FIELDS,
     NEW_CUSTOMER,
@@ -106,6 +107,16 @@ def _rows(interactions: QuerySet[Interaction]) -> Iterator[dict[str, Any]]:
         yield _row(interaction)
 
 
+def _customer_from_link(request: HttpRequest) -> Customer | None:
+    value = request.GET.get("customer", "")
+    if not value.isdigit():
+        return None
+    try:
+        return customer_get(actor=request.user, customer_id=int(value))
+    except (Customer.DoesNotExist, PermissionDenied):
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def interaction_log_view(request: HttpRequest) -> HttpResponse:
@@ -138,8 +149,11 @@ def interaction_log_view(request: HttpRequest) -> HttpResponse:
                 f"{interaction.branch.code} ({interaction.get_outcome_display().lower()}).",
             )
             return redirect("interaction-log")
-    # A customer already picked stays picked when the form comes back with errors.
-    chosen = form.chosen_customer() if form.is_bound else None
+    # A customer already picked stays picked when the form comes back with errors; the
+    # link of a customer's page (?customer=<id>) opens the form with them picked.
+    chosen = form.chosen_customer() if form.is_bound else _customer_from_link(request)
+    if chosen is not None and not form.is_bound:
+        form.focus_channel()
     recent = interaction_list(actor=request.user).filter(branch__in=branches)[:10]
     return render(
         request,

@@ -263,3 +263,7 @@ LOGGING = {
     # django-axes reports every sign-in at INFO; lockouts are warnings.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Country calling codes of the numbers staff type in national form ("0812 …" for +62 812 …,
+# "07000 …" for +44 7000 …): the customer search reads a leading 0 as any of these.
+PHONE_COUNTRY_CODES = env.list("PHONE_COUNTRY_CODES", default=["62", "44"])

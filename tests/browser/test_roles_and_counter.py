@@ -62,8 +62,11 @@ def test_a_walk_in_is_timed_and_lands_on_the_customers_timeline(site: Page) -> N
 
 def test_an_interaction_can_be_logged_with_the_keyboard_alone(site: Page) -> None:
     sign_in(site, "agent.eas-04.1")
-    first_channel = site.get_by_role("radio", name="Face to face")
-    expect(first_channel).to_be_focused()  # the form opens on the channel
+    site.wait_for_load_state("load")
+    expect(site.get_by_label("Search name, e-mail or phone")).to_be_focused()
+    site.keyboard.press("Tab")  # past the search: the anonymous customer, then the channel
+    site.keyboard.press("Tab")
+    expect(site.get_by_role("radio", name="Face to face")).to_be_focused()
     site.keyboard.press("ArrowRight")  # Face to face -> Phone
     expect(site.get_by_role("radio", name="Phone")).to_be_checked()
     site.get_by_label("Wait (seconds)").focus()

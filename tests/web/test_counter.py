@@ -220,3 +220,15 @@ def test_in_the_demo_a_logged_interaction_is_counted_at_once(
         agent_client(chain).post("/log/", log_form(chain, is_complaint="on"))
     week = Rollup.objects.get(branch=chain.north_a, kind="week", channel="all")
     assert (week.contacts, week.complaints) == (1, 1)
+
+
+def test_the_customer_page_links_to_the_log_form_with_the_customer_picked(chain: Chain) -> None:
+    customer = CustomerFactory.create(name="Kartika Sari", phone="+6281234567890")
+    client = agent_client(chain)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert f'href="/log/?customer={customer.pk}"' in page
+    form = client.get(f"/log/?customer={customer.pk}").content.decode()
+    assert f'value="{customer.pk}" checked' in form
+    assert 'value="" checked' not in form  # not also "no customer"
+    unknown = client.get("/log/?customer=999999").content.decode()
+    assert 'value="" checked' in unknown
