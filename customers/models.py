@@ -79,6 +79,8 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         constraints = external_ref_constraints("customer")
         indexes = [

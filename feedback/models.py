@@ -51,6 +51,8 @@ class SurveyRule(models.Model):
     )
 
     class Meta:
+        verbose_name = _("survey rule")
+        verbose_name_plural = _("survey rules")
         ordering = ["priority", "id"]
         constraints = [
             models.CheckConstraint(
@@ -93,6 +95,8 @@ class SurveyInvitation(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("survey invitation")
+        verbose_name_plural = _("survey invitations")
         ordering = ["-due_at", "-id"]
         indexes = [
             models.Index(
@@ -131,6 +135,8 @@ class FeedbackResponse(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("feedback response")
+        verbose_name_plural = _("feedback responses")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -187,6 +193,8 @@ class FollowUp(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("follow up")
+        verbose_name_plural = _("follow ups")
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["branch", "status", "due_at"], name="follow_up_queue_idx")]
 
@@ -204,6 +212,8 @@ class FollowUpNote(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("follow up note")
+        verbose_name_plural = _("follow up notes")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:

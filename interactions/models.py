@@ -35,6 +35,8 @@ class ServiceCycle(models.Model):
     description = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("service cycle")
+        verbose_name_plural = _("service cycles")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -50,6 +52,8 @@ class Moment(models.Model):
     is_critical = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("moment")
+        verbose_name_plural = _("moments")
         ordering = ["cycle", "position"]
         constraints = [
             models.UniqueConstraint(fields=["cycle", "position"], name="moment_unique_position"),
@@ -121,6 +125,8 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
         ordering = ["-occurred_at", "-id"]
         constraints = [
             *external_ref_constraints("interaction"),
@@ -230,6 +236,8 @@ class CheckIn(models.Model):
     )
 
     class Meta:
+        verbose_name = _("check in")
+        verbose_name_plural = _("check ins")
         ordering = ["arrived_at", "id"]
         constraints = [
             models.CheckConstraint(

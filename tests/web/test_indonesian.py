@@ -104,3 +104,13 @@ def test_english_stays_the_default(chain: Chain) -> None:
     page = client.get("/walk-ins/").text
     assert "Nobody is waiting." in page
     assert "Tidak ada yang menunggu." not in page
+
+
+def test_the_admin_names_apps_and_models_in_indonesian(indonesian: Client, admin_user: Any) -> None:
+    indonesian.force_login(admin_user)
+    page = indonesian.get("/admin/").text
+    assert "Umpan balik pelanggan" in page
+    assert "Wilayah, cabang, dan staf" in page
+    assert "Kunjungan langsung" in page
+    assert "Undangan survei" in page
+    assert "Survey invitations" not in page
