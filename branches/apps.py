@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BranchesConfig(AppConfig):
     name = "branches"
-    verbose_name = "Regions, branches and staff"
+    verbose_name = _("Regions, branches and staff")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, post_save

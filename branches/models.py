@@ -5,6 +5,7 @@ import zoneinfo
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_timezone(value: str) -> None:
@@ -33,13 +34,15 @@ class Branch(models.Model):
         max_length=32,
         blank=True,
         default="",
-        help_text="Branches like it (format or size band: flagship, standard, kiosk …). The "
-        "peer test pools within the group when 8 or more of its branches have enough data.",
+        help_text=_(
+            "Branches like it (format or size band: flagship, standard, kiosk …). The "
+            "peer test pools within the group when 8 or more of its branches have enough data."
+        ),
     )
 
     class Meta:
         ordering = ["code"]
-        verbose_name_plural = "branches"
+        verbose_name_plural = _("branches")
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
@@ -50,10 +53,10 @@ class Branch(models.Model):
 
 
 class Role(models.TextChoices):
-    AGENT = "agent", "Agent"
-    BRANCH_MANAGER = "branch_manager", "Branch manager"
-    REGIONAL_MANAGER = "regional_manager", "Regional manager"
-    ADMIN = "admin", "HQ admin"
+    AGENT = "agent", _("Agent")
+    BRANCH_MANAGER = "branch_manager", _("Branch manager")
+    REGIONAL_MANAGER = "regional_manager", _("Regional manager")
+    ADMIN = "admin", _("HQ admin")
 
 
 class User(AbstractUser):

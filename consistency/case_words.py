@@ -60,7 +60,7 @@ def case_summary(case: Case, weeks: Sequence[date]) -> str:
     strength = "alarming" if case.alarm_periods else "flagged"
     count = case.alarm_periods if case.alarm_periods else len(recent)
     parts.append(f"{strength} in {min(count, span)} of the last {span} weeks")
-    channels = [CHANNEL_LABELS[c].lower() for c in case.channels if c != ALL_CHANNELS]
+    channels = [str(CHANNEL_LABELS[c]).lower() for c in case.channels if c != ALL_CHANNELS]
     named = (
         ", ".join(channels[:-1]) + " and " + channels[-1]
         if len(channels) > 1

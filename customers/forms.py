@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from customers.models import Customer
@@ -13,10 +14,10 @@ from customers.services import CUSTOMER_EDITABLE_FIELDS
 
 class CustomerSearchForm(forms.Form):
     q = forms.CharField(
-        label="Find a customer",
+        label=_("Find a customer"),
         required=False,
         max_length=200,
-        help_text="Name, e-mail or phone.",
+        help_text=_("Name, e-mail or phone."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 
@@ -34,15 +35,22 @@ class TagsField(forms.Field):
 
 
 class CustomerForm(forms.ModelForm):
-    tags = TagsField(required=False, help_text="Separated by commas.")
+    tags = TagsField(required=False, help_text=_("Separated by commas."))
 
     class Meta:
         model = Customer
         # What staff may edit is what the service accepts, less the integrations' reference.
         fields = sorted(CUSTOMER_EDITABLE_FIELDS - {"source", "external_id"})
         labels = {
-            "consent_marketing": "Agrees to marketing",
-            "consent_surveys": "Agrees to satisfaction surveys",
+            "name": _("Name"),
+            "email": _("E-mail"),
+            "phone": _("Phone"),
+            "preferred_channel": _("Preferred channel"),
+            "home_branch": _("Home branch"),
+            "language": _("Language"),
+            "notes": _("Notes"),
+            "consent_marketing": _("Agrees to marketing"),
+            "consent_surveys": _("Agrees to satisfaction surveys"),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -4,6 +4,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
@@ -22,22 +23,24 @@ LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
 class Channel(models.TextChoices):
     """How a customer reaches the chain; shared by customers and interactions."""
 
-    IN_PERSON = "in_person", "Face to face"
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "E-mail"
-    CHAT = "chat", "Chat"
+    IN_PERSON = "in_person", _("Face to face")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    CHAT = "chat", _("Chat")
 
 
 def validate_tags(value: object) -> None:
     if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
-        raise ValidationError("Tags must be a list of non-empty strings.")
+        raise ValidationError(_("Tags must be a list of non-empty strings."))
     if any(len(t) > 50 for t in value):
-        raise ValidationError("A tag is at most 50 characters.")
+        raise ValidationError(_("A tag is at most 50 characters."))
 
 
 def validate_phone(value: str) -> None:
     if value and not re.fullmatch(r"\+?[0-9]{6,20}", normalise_phone(value)):
-        raise ValidationError("Enter a phone number of 6 to 20 digits, optionally starting with +.")
+        raise ValidationError(
+            _("Enter a phone number of 6 to 20 digits, optionally starting with +.")
+        )
 
 
 def normalise_phone(value: str) -> str:
@@ -65,17 +68,19 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         blank=True,
         default="",
         db_default="",  # rows loaded in bulk (the demo, COPY) name only the columns they set
-        help_text="For surveys; empty: the language of the customer's browser.",
+        help_text=_("For surveys; empty: the language of the customer's browser."),
     )
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     erased_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="Personal data erased (GDPR) then."
+        null=True, blank=True, editable=False, help_text=_("Personal data erased (GDPR) then.")
     )
     notes = models.TextField(blank=True, default="")
     # Who changed what, when and from where (common.audit), shown on the customer's page.
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["name", "id"]
         constraints = external_ref_constraints("customer")
         indexes = [

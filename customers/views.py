@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from common.forms import apply_errors
@@ -65,7 +66,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Customer {customer.name} created.")
+            messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
             return redirect("customer-page", pk=customer.pk)
     status = 400 if form.errors else 200
     return render(request, "customers/form.html", {"form": form, "customer": None}, status=status)
@@ -86,7 +87,7 @@ def customer_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Customer saved." if changed else "Nothing changed.")
+            messages.success(request, _("Customer saved.") if changed else _("Nothing changed."))
             return redirect("customer-page", pk=customer.pk)
     status = 400 if form.errors else 200
     return render(

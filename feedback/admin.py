@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from branches.admin import BranchScopedListFilter, BranchScopedReadOnlyAdmin
 from customers.models import Channel
@@ -14,13 +15,13 @@ class SurveyRuleForm(forms.ModelForm):
         choices=Channel.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every channel.",
+        help_text=_("None ticked: every channel."),
     )
     outcomes = forms.MultipleChoiceField(
         choices=Outcome.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every outcome.",
+        help_text=_("None ticked: every outcome."),
     )
 
     class Meta:

@@ -41,7 +41,7 @@ class FollowUpFilterForm(forms.Form):
         choices=[("", "Open or claimed"), *FollowUpStatus.choices, ("all", "Any")],
         required=False,
     )
-    overdue = forms.BooleanField(label="Overdue only", required=False)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
 
 class ResponseRatesForm(forms.Form):
@@ -50,5 +50,5 @@ class ResponseRatesForm(forms.Form):
 
 class FollowUpNoteForm(forms.Form):
     text = forms.CharField(
-        label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from common.validation import ChoiceListValidator
@@ -25,31 +26,33 @@ class SurveyRule(models.Model):
 
     name = models.CharField(max_length=120)
     is_active = models.BooleanField(default=True)
-    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    priority = models.PositiveSmallIntegerField(default=100, help_text=_("Lower is tried first."))
     channels = models.JSONField(
         default=list, validators=[ChoiceListValidator(Channel.values)],
-        help_text="Channels that trigger it; empty for all.",
+        help_text=_("Channels that trigger it; empty for all."),
     )  # fmt: skip
     outcomes = models.JSONField(
         default=list, validators=[ChoiceListValidator(Outcome.values)],
-        help_text="Outcomes that trigger it; empty for all.",
+        help_text=_("Outcomes that trigger it; empty for all."),
     )  # fmt: skip
     delay_minutes = models.PositiveIntegerField(
-        default=60, help_text="How long after the interaction the invitation goes out."
+        default=60, help_text=_("How long after the interaction the invitation goes out.")
     )
     sampling_rate = models.FloatField(
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of matching interactions surveyed (0.25 = one in four).",
+        help_text=_("Share of matching interactions surveyed (0.25 = one in four)."),
     )
     min_days_between = models.PositiveIntegerField(
-        default=30, help_text="At most one invitation per customer in this many days."
+        default=30, help_text=_("At most one invitation per customer in this many days.")
     )
     expiry_days = models.PositiveIntegerField(
-        default=7, validators=[MinValueValidator(1)], help_text="The link works this long."
+        default=7, validators=[MinValueValidator(1)], help_text=_("The link works this long.")
     )
 
     class Meta:
+        verbose_name = _("survey rule")
+        verbose_name_plural = _("survey rules")
         ordering = ["priority", "id"]
         constraints = [
             models.CheckConstraint(
@@ -64,10 +67,10 @@ class SurveyRule(models.Model):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SENT = "sent", "Sent"
-    SKIPPED = "skipped", "Not sent"
-    RESPONDED = "responded", "Answered"
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not sent")
+    RESPONDED = "responded", _("Answered")
 
 
 class SurveyInvitation(models.Model):
@@ -92,6 +95,8 @@ class SurveyInvitation(models.Model):
     responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("survey invitation")
+        verbose_name_plural = _("survey invitations")
         ordering = ["-due_at", "-id"]
         indexes = [
             models.Index(
@@ -130,6 +135,8 @@ class FeedbackResponse(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("feedback response")
+        verbose_name_plural = _("feedback responses")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -151,7 +158,7 @@ class FeedbackResponse(models.Model):
 
     def clean(self) -> None:
         if self.nps is None and self.csat is None and not self.comment.strip():
-            raise ValidationError("Give an NPS score, a CSAT score or a comment.")
+            raise ValidationError(_("Give an NPS score, a CSAT score or a comment."))
 
     @property
     def needs_follow_up(self) -> bool:
@@ -161,9 +168,9 @@ class FeedbackResponse(models.Model):
 
 
 class FollowUpStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLAIMED = "claimed", "Claimed"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    CLAIMED = "claimed", _("Claimed")
+    CLOSED = "closed", _("Closed")
 
 
 class FollowUp(models.Model):
@@ -186,6 +193,8 @@ class FollowUp(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("follow up")
+        verbose_name_plural = _("follow ups")
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["branch", "status", "due_at"], name="follow_up_queue_idx")]
 
@@ -203,6 +212,8 @@ class FollowUpNote(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("follow up note")
+        verbose_name_plural = _("follow up notes")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -174,7 +175,11 @@ def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _follow_up_page(request, _follow_up_or_404(request, pk))
 
 
-DONE = {"claim": "Claimed: it is yours.", "note": "Note added.", "close": "Follow-up closed."}
+DONE = {
+    "claim": gettext_lazy("Claimed: it is yours."),
+    "note": gettext_lazy("Note added."),
+    "close": gettext_lazy("Follow-up closed."),
+}
 
 
 @login_required

@@ -383,11 +383,11 @@ def _create_structure(
         )
 
     staff("admin", Role.ADMIN, "Hedda", "Admin", is_superuser=True)
-    logins.append(("admin", Role.ADMIN.label, "the whole chain, Django admin superuser"))
+    logins.append(("admin", str(Role.ADMIN.label), "the whole chain, Django admin superuser"))
     for code, region in regions.items():
         manager = staff(f"rm.{code}", Role.REGIONAL_MANAGER, "Regional", region.name)
         manager.regions.add(region)
-        logins.append((manager.username, Role.REGIONAL_MANAGER.label, f"region {region.name}"))
+        logins.append((manager.username, str(Role.REGIONAL_MANAGER.label), f"region {region.name}"))
     agents: dict[str, list[int]] = {}
     for p in profiles:
         branch = branches[p.code]
@@ -399,8 +399,8 @@ def _create_structure(
             agent.branches.add(branch)
             agents[p.code].append(agent.pk)
         if len(logins) < len(regions) + 3:
-            logins.append((manager.username, Role.BRANCH_MANAGER.label, f"branch {p.code}"))
-            logins.append((f"agent.{p.code}.1", Role.AGENT.label, f"branch {p.code}"))
+            logins.append((manager.username, str(Role.BRANCH_MANAGER.label), f"branch {p.code}"))
+            logins.append((f"agent.{p.code}.1", str(Role.AGENT.label), f"branch {p.code}"))
     for code, name, _, moments in CYCLES:
         cycle = ServiceCycle.objects.create(code=code, name=name)
         Moment.objects.bulk_create(

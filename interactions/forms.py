@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from customers.models import Channel, Customer
@@ -43,38 +44,42 @@ class BranchFormMixin:
 class InteractionLogForm(BranchFormMixin, forms.Form):
     channel = forms.ChoiceField(choices=Channel.choices, widget=forms.RadioSelect)
     customer = forms.CharField(
-        required=False, help_text="Leave on “no customer” for an anonymous contact."
+        required=False, help_text=_("Leave on “no customer” for an anonymous contact.")
     )
-    new_name = forms.CharField(label="New customer's name", required=False, max_length=200)
-    new_email = forms.EmailField(label="E-mail", required=False)
-    new_phone = forms.CharField(label="Phone", required=False, max_length=32)
-    branch = forms.ModelChoiceField(queryset=Branch.objects.none(), empty_label=None)
+    new_name = forms.CharField(label=_("New customer's name"), required=False, max_length=200)
+    new_email = forms.EmailField(label=_("E-mail"), required=False)
+    new_phone = forms.CharField(label=_("Phone"), required=False, max_length=32)
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.none(), empty_label=None, label=_("Branch")
+    )
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.INBOUND)
     occurred_at = forms.DateTimeField(
-        label="Started at",
+        label=_("Started at"),
         required=False,
-        help_text="In the branch's local time; leave empty for now.",
+        help_text=_("In the branch's local time; leave empty for now."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     wait_seconds = forms.IntegerField(
-        label="Wait (seconds)",
+        label=_("Wait (seconds)"),
         required=False,
         min_value=0,
         max_value=30 * 24 * 3600,
-        help_text="Until the first human response (or until the customer gave up).",
+        help_text=_("Until the first human response (or until the customer gave up)."),
     )
     handle_seconds = forms.IntegerField(
-        label="Handling time (seconds)", required=False, min_value=0, max_value=30 * 24 * 3600
+        label=_("Handling time (seconds)"), required=False, min_value=0, max_value=30 * 24 * 3600
     )
     outcome = forms.ChoiceField(
         choices=Outcome.choices, widget=forms.RadioSelect, initial=Outcome.RESOLVED
     )
-    is_complaint = forms.BooleanField(label="This was a complaint", required=False)
-    topic = forms.CharField(required=False, max_length=120)
+    is_complaint = forms.BooleanField(label=_("This was a complaint"), required=False)
+    topic = forms.CharField(label=_("Topic"), required=False, max_length=120)
     moment = MomentChoiceField(
-        queryset=Moment.objects.none(), required=False, label="Moment of truth"
+        queryset=Moment.objects.none(), required=False, label=_("Moment of truth")
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,14 +100,14 @@ class InteractionLogForm(BranchFormMixin, forms.Form):
             Customer.objects.alive().filter(pk=int(value)).first() if value.isdigit() else None
         )
         if customer is None:
-            raise forms.ValidationError("This customer no longer exists; search again.")
+            raise forms.ValidationError(_("This customer no longer exists; search again."))
         return customer
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         if data.get("customer") == NEW_CUSTOMER and not data.get("new_name", "").strip():
-            self.add_error("new_name", "Give the new customer's name.")
+            self.add_error("new_name", _("Give the new customer's name."))
         branch, started = data.get("branch"), data.get("occurred_at")
         if branch is not None and started is not None:
             # The clock on the wall is the branch's: read the time typed in its zone.
@@ -150,15 +155,17 @@ LOG_ERROR_FIELDS = {
 
 
 class CheckInForm(BranchFormMixin, forms.Form):
-    branch = forms.ModelChoiceField(queryset=Branch.objects.none(), empty_label=None)
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.none(), empty_label=None, label=_("Branch")
+    )
     label = forms.CharField(
-        label="Who is waiting",
+        label=_("Who is waiting"),
         required=False,
         max_length=120,
-        help_text="A ticket number, a name or a short description.",
+        help_text=_("A ticket number, a name or a short description."),
     )
     customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False)
-    topic = forms.CharField(required=False, max_length=120)
+    topic = forms.CharField(label=_("Topic"), required=False, max_length=120)
 
     def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -171,12 +178,12 @@ class CheckInFinishForm(forms.Form):
         choices=[c for c in Outcome.choices if c[0] != Outcome.ABANDONED],
         initial=Outcome.RESOLVED,
     )
-    is_complaint = forms.BooleanField(label="Complaint", required=False)
-    topic = forms.CharField(required=False, max_length=120)
+    is_complaint = forms.BooleanField(label=_("Complaint"), required=False)
+    topic = forms.CharField(label=_("Topic"), required=False, max_length=120)
     moment = MomentChoiceField(
-        queryset=Moment.objects.none(), required=False, label="Moment of truth"
+        queryset=Moment.objects.none(), required=False, label=_("Moment of truth")
     )
-    notes = forms.CharField(required=False, max_length=5000)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=5000)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

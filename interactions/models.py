@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
@@ -34,6 +35,8 @@ class ServiceCycle(models.Model):
     description = models.TextField(blank=True, default="")
 
     class Meta:
+        verbose_name = _("service cycle")
+        verbose_name_plural = _("service cycles")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -49,6 +52,8 @@ class Moment(models.Model):
     is_critical = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("moment")
+        verbose_name_plural = _("moments")
         ordering = ["cycle", "position"]
         constraints = [
             models.UniqueConstraint(fields=["cycle", "position"], name="moment_unique_position"),
@@ -59,15 +64,15 @@ class Moment(models.Model):
 
 
 class Direction(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
 
 
 class Outcome(models.TextChoices):
-    RESOLVED = "resolved", "Resolved"
-    FOLLOW_UP = "follow_up", "Follow-up needed"
-    ESCALATED = "escalated", "Escalated"
-    ABANDONED = "abandoned", "Abandoned"
+    RESOLVED = "resolved", _("Resolved")
+    FOLLOW_UP = "follow_up", _("Follow-up needed")
+    ESCALATED = "escalated", _("Escalated")
+    ABANDONED = "abandoned", _("Abandoned")
 
 
 class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
@@ -79,7 +84,7 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         null=True,
         blank=True,
         related_name="interactions",
-        help_text="Empty for an anonymous walk-in.",
+        help_text=_("Empty for an anonymous walk-in."),
     )
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")
     staff = models.ForeignKey(
@@ -94,12 +99,12 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         max_length=16, choices=Direction.choices, default=Direction.INBOUND
     )
     occurred_at = models.DateTimeField(
-        help_text="When the contact started: arrival, ring, e-mail received, chat opened."
+        help_text=_("When the contact started: arrival, ring, e-mail received, chat opened.")
     )
     wait_seconds = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Time to the first human response (or until abandon for abandoned contacts).",
+        help_text=_("Time to the first human response (or until abandon for abandoned contacts)."),
     )
     handle_seconds = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
@@ -120,6 +125,8 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
         ordering = ["-occurred_at", "-id"]
         constraints = [
             *external_ref_constraints("interaction"),
@@ -210,7 +217,7 @@ class CheckIn(models.Model):
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="check_ins"
     )
     label = models.CharField(
-        max_length=120, blank=True, default="", help_text="Ticket number or a short description."
+        max_length=120, blank=True, default="", help_text=_("Ticket number or a short description.")
     )
     topic = models.CharField(max_length=120, blank=True, default="")
     arrived_at = models.DateTimeField()
@@ -222,13 +229,15 @@ class CheckIn(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Who greeted the customer.",
+        help_text=_("Who greeted the customer."),
     )
     interaction = models.OneToOneField(
         Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_in"
     )
 
     class Meta:
+        verbose_name = _("check in")
+        verbose_name_plural = _("check ins")
         ordering = ["arrived_at", "id"]
         constraints = [
             models.CheckConstraint(

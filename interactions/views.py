@@ -16,6 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.access import branch_scope
@@ -142,11 +143,16 @@ def interaction_log_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error, LOG_ERROR_FIELDS)
         else:
-            who = interaction.customer.name if interaction.customer else "an anonymous customer"
+            who = interaction.customer.name if interaction.customer else _("an anonymous customer")
             messages.success(
                 request,
-                f"Logged: {interaction.get_channel_display().lower()} with {who} at "
-                f"{interaction.branch.code} ({interaction.get_outcome_display().lower()}).",
+                _("Logged: %(channel)s with %(who)s at %(branch)s (%(outcome)s).")
+                % {
+                    "channel": str(interaction.get_channel_display()).lower(),
+                    "who": who,
+                    "branch": interaction.branch.code,
+                    "outcome": str(interaction.get_outcome_display()).lower(),
+                },
             )
             return redirect("interaction-log")
     # A customer already picked stays picked when the form comes back with errors; the
@@ -224,7 +230,9 @@ def check_in_queue_view(request: HttpRequest) -> HttpResponseBase:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"{check_in} is waiting: the clock is running.")
+            messages.success(
+                request, _("%(who)s is waiting: the clock is running.") % {"who": check_in}
+            )
             return redirect(f"{reverse('checkin-queue')}?branch={check_in.branch.code}")
     queue = list(check_in_queue(actor=request.user, branch_id=branch.pk))
     rows = (
@@ -285,16 +293,22 @@ def _queue_step(
 def _served(check_in: CheckIn) -> str:
     interaction = check_in.interaction
     assert interaction is not None  # noqa: S101 - set by the service
-    return (
-        f"{check_in} done: waited {interaction.wait_seconds} s, served in "
-        f"{interaction.handle_seconds} s."
-    )
+    return _("%(who)s done: waited %(wait)s s, served in %(handle)s s.") % {
+        "who": check_in,
+        "wait": interaction.wait_seconds,
+        "handle": interaction.handle_seconds,
+    }
 
 
 @login_required
 @require_POST
 def check_in_greet_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _queue_step(request, pk, check_in_greet, lambda c: f"{c} greeted: the wait is recorded.")
+    return _queue_step(
+        request,
+        pk,
+        check_in_greet,
+        lambda c: _("%(who)s greeted: the wait is recorded.") % {"who": c},
+    )
 
 
 @login_required
@@ -303,7 +317,9 @@ def check_in_finish_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = CheckInFinishForm(request.POST)
     if not form.is_valid():
         check_in = _check_in_or_404(request, pk)
-        messages.error(request, f"Could not finish: {form.errors.as_text()}")
+        messages.error(
+            request, _("Could not finish: %(errors)s") % {"errors": form.errors.as_text()}
+        )
         return redirect(f"{reverse('checkin-queue')}?branch={check_in.branch.code}")
     return _queue_step(request, pk, check_in_finish, _served, **form.cleaned_data)
 
@@ -315,5 +331,5 @@ def check_in_walk_out_view(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         check_in_walk_out,
-        lambda c: f"{c} left without being served (recorded as abandoned).",
+        lambda c: _("%(who)s left without being served (recorded as abandoned).") % {"who": c},
     )
