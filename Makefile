@@ -6,7 +6,6 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Links the demo prints and e-mails (survey invitations, cases) point at the server make run starts.
 SURVEY_BASE_URL ?= http://$(HOST):$(PORT)
-export SURVEY_BASE_URL
 
 .PHONY: run test lint typecheck pytest install install-dev seed benchmark-seed clean
 
@@ -26,6 +25,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## run: install, migrate the SQLite demo database, seed it if empty, serve on 127.0.0.1:8000
+run: export SURVEY_BASE_URL := $(SURVEY_BASE_URL)
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --if-empty
