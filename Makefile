@@ -45,7 +45,7 @@ typecheck: install-dev
 	$(BIN)/mypy .
 
 pytest: install-dev
-	scripts/ensure_chromium.sh
+	scripts/ensure_test_tools.sh
 	$(BIN)/pytest
 
 benchmark-seed: install

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from branches.access import branch_scope
 from branches.models import Branch, Region, User
@@ -66,12 +67,13 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ["branches", "regions", "groups", "user_permissions"]
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
-        ("Role and reach", {"fields": ("role", "branches", "regions")}),
+        (_("Role and reach"), {"fields": ("role", "branches", "regions")}),
+        (_("Preferences"), {"fields": ("language",)}),
     )
 
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
-        ("Role and reach", {"fields": ("role", "branches", "regions")}),
+        (_("Role and reach"), {"fields": ("role", "branches", "regions")}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -65,6 +66,14 @@ class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.AGENT)
     branches = models.ManyToManyField(Branch, blank=True, related_name="staff")
     regions = models.ManyToManyField(Region, blank=True, related_name="staff")
+    # The staff pages' language; blank follows the browser (its Accept-Language).
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Blank: the language the browser asks for."),
+    )
 
     class Meta:
         ordering = ["username"]

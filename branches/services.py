@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from branches.access import is_chain_admin
-from branches.models import Branch, Region
+from branches.models import Branch, Region, User
 from common.events import emit
 from common.validation import reject_unknown_fields
 
@@ -50,3 +51,11 @@ def branch_save(*, actor: Any, branch: Branch | None = None, data: dict[str, Any
             # Its local days, and so every rollup, move with the zone.
             emit([("branch.timezone_changed", branch)], actor=actor)
     return branch
+
+
+def user_language_set(*, user: Any, language: str) -> None:
+    """Save the staff pages' language on the user's profile ("" follows the browser)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValueError(f"'{language}' is not one of the site's languages.")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from common.api.errors import problem_response
 from common.audit import Origin, audit_context
@@ -88,3 +89,20 @@ class AuditOriginMiddleware:
         address = client_address(request)
         with audit_context(origin, address=address, user=getattr(request, "user", None)):
             return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Staff pages in the language saved on the signed-in user's profile. Runs after
+    LocaleMiddleware (which chose from the cookie or the browser's Accept-Language) and the
+    authentication middleware; a user who saved none keeps the browser's choice."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None else ""
+        if language and user is not None and user.is_authenticated:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from crm.views import api_not_found, api_server_error, healthz, home, plotly_js
+from crm.views import api_not_found, api_server_error, healthz, home, language_set, plotly_js
 
 api_v1 = [
     path("", include("branches.api")),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", language_set, name="language-set"),
     path("", include("customers.urls")),
     path("", include("interactions.urls")),
     path("", include("consistency.urls")),

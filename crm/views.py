@@ -3,21 +3,27 @@ from __future__ import annotations
 import functools
 
 import plotly  # type: ignore[import-untyped]
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import etag, require_GET
+from django.views.decorators.http import etag, require_GET, require_POST
 from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 
 from branches.access import is_chain_admin, is_manager
+from branches.services import user_language_set
 from common.api.errors import problem_response
 from consistency.case_selectors import case_queue
 from consistency.models import ALL_CHANNELS, Case, Metric, PeriodKind
 from consistency.selectors import comparison_rows, latest_period
 from consistency.views import branch_links
+from crm.forms import LanguageForm
 from feedback.selectors import follow_up_list
 
 
@@ -89,3 +95,34 @@ def plotly_js(request: HttpRequest) -> HttpResponse:
 @functools.cache
 def _plotly_source() -> str:
     return get_plotlyjs()
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher: saved on the signed-in user's profile, and in a cookie so the
+    sign-in page keeps it too; back to the page it was chosen on."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(
+            _("Choose one of the languages offered."), status=400, content_type="text/plain"
+        )
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+    target = form.cleaned_data["next"]
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("home") if request.user.is_authenticated else reverse("login")
+    response = redirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

@@ -346,6 +346,10 @@ RULES: dict[str, Rule] = {
         )
     ),
     "logout": Rule((Check("POST", EVERYONE),), signs_out=True),
+    # Back to the page it was chosen on ("next"); signed-out users keep it in a cookie.
+    "language-set": Rule(
+        (Check("POST", EVERYONE, body=lambda w: {"language": "id", "next": "/healthz"}),)
+    ),
     "survey": Rule(
         (Check("GET", EVERYONE), Check("POST", EVERYONE, body=lambda w: {})),
         kwargs=lambda w: {"token": w.survey_token},

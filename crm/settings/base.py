@@ -50,9 +50,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.idempotency.IdempotencyMiddleware",
@@ -124,8 +126,12 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-# Languages customers are written to in (the survey page); the staff UI is in English.
+# The languages of the staff pages (the user's saved choice, else the browser's) and of the
+# survey (the customer's). Dates use one format per language (crm/formats/).
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+FORMAT_MODULE_PATH = ["crm.formats"]
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"  # stored and computed in UTC; each branch carries its own timezone
 USE_I18N = True
 USE_TZ = True

@@ -17,13 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def indonesian(settings: Any, chain: Chain) -> Iterator[Client]:
-    """An agent whose browser asks for Indonesian (LocaleMiddleware picks the language)."""
-    middleware = list(settings.MIDDLEWARE)
-    if "django.middleware.locale.LocaleMiddleware" not in middleware:
-        at = middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
-        middleware.insert(at, "django.middleware.locale.LocaleMiddleware")
-        settings.MIDDLEWARE = middleware
+def indonesian(chain: Chain) -> Iterator[Client]:
+    """An agent whose browser asks for Indonesian (and who saved no language of their own)."""
     client = Client(HTTP_ACCEPT_LANGUAGE="id")
     client.force_login(chain.agent)
     yield client
