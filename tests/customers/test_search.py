@@ -83,7 +83,7 @@ def test_matches_show_phone_email_last_contact_and_home_and_say_when_there_are_m
     html = client.get("/customers/", {"q": "noah", "pick": "1"}).content.decode()
     assert "+447000000001" in html
     assert "noah.1@example.com" in html
-    assert "last contact 2026-05-02" in html
+    assert "last contact 2 May 2026" in html
     assert "home n-a" in html
     assert "never seen" in html
     assert "refine your search" not in html  # four namesakes fit in the eight shown
