@@ -12,11 +12,13 @@ from django.http import HttpRequest
 from branches.access import branch_scope
 from branches.admin import BranchScopedListFilter
 from common.admin import AuditHistoryAdminMixin
+from consistency.admin_forms import TargetForm
 from consistency.models import ConsistencyIndex, DirtyDay, Flag, FlagEvent, Rollup, Standard, Target
 
 
 class TargetInline(admin.TabularInline):
     model = Target
+    form = TargetForm
     extra = 0
 
 
