@@ -35,6 +35,7 @@ COPY branches ./branches
 COPY customers ./customers
 COPY interactions ./interactions
 COPY consistency ./consistency
+COPY feedback ./feedback
 RUN pip install --no-deps . \
     && rm -rf build ./*.egg-info \
     && python -m compileall -q /app

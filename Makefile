@@ -24,10 +24,11 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, migrate the SQLite demo database, seed it if empty, serve on 127.0.0.1:8000
+## run: install, migrate the SQLite demo database, collect the static files, seed it if empty, serve on 127.0.0.1:8000
 run: export SURVEY_BASE_URL := $(SURVEY_BASE_URL)
 run: install
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_surveys --if-empty
 	$(BIN)/python manage.py recompute_consistency

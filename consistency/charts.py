@@ -20,6 +20,12 @@ LAYOUT: dict[str, Any] = {
 }
 
 
+def _axis(**options: Any) -> dict[str, Any]:
+    """An axis that widens the margins to fit its tick labels: the last date (tilted on a
+    narrow chart) would otherwise be cut off at the right edge."""
+    return {"automargin": True, **options}
+
+
 def _scale(value: float | None) -> float | None:
     """Shares as percent, NPS as points from -100 to 100: both are the value times 100."""
     return None if value is None else round(value * 100, 2)
@@ -106,8 +112,8 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
         "data": data,
         "layout": {
             **LAYOUT,
-            "xaxis": {"title": {"text": "Contacts (n)"}, "type": "log"},
-            "yaxis": {"title": {"text": _axis_title(metric)}},
+            "xaxis": _axis(title={"text": "Contacts (n)"}, type="log"),
+            "yaxis": _axis(title={"text": _axis_title(metric)}),
         },
     }
 
@@ -153,8 +159,8 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
             **LAYOUT,
             # One tick per period, labelled by its first day (a date axis would invent
             # hours between the weeks).
-            "xaxis": {"type": "category"},
-            "yaxis": {"title": {"text": _axis_title(metric)}},
+            "xaxis": _axis(type="category"),
+            "yaxis": _axis(title={"text": _axis_title(metric)}),
             "height": 300,
         },
     }
@@ -187,7 +193,8 @@ def cusum_figure(chart: dict[str, Any]) -> dict:
         ],
         "layout": {
             **LAYOUT,
-            "yaxis": {"title": {"text": "CUSUM"}, "rangemode": "tozero"},
+            "xaxis": _axis(),
+            "yaxis": _axis(title={"text": "CUSUM"}, rangemode="tozero"),
             "height": 240,
         },
     }
@@ -207,7 +214,8 @@ def index_figure(rows: list[dict[str, Any]]) -> dict:
         ],
         "layout": {
             **LAYOUT,
-            "yaxis": {"title": {"text": "% of cells inside peer limits"}, "range": [0, 100]},
+            "xaxis": _axis(),
+            "yaxis": _axis(title={"text": "% of cells inside peer limits"}, range=[0, 100]),
             "height": 240,
         },
     }

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from crm.views import api_not_found, api_server_error, healthz, home, language_set, plotly_js
+from crm.views import api_not_found, api_server_error, favicon, healthz, home, language_set
 
 api_v1 = [
     path("", include("branches.api")),
@@ -25,9 +25,9 @@ urlpatterns = [
     path("", include("interactions.urls")),
     path("", include("consistency.urls")),
     path("", include("feedback.urls")),
-    path("vendor/plotly.min.js", plotly_js, name="plotly-js"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,20 +1,17 @@
 from __future__ import annotations
 
-import functools
-
-import plotly  # type: ignore[import-untyped]
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import etag, require_GET, require_POST
-from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+from django.views.decorators.http import require_GET, require_POST
 
 from branches.access import is_chain_admin, is_manager
 from branches.services import user_language_set
@@ -33,6 +30,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@cache_control(public=True, max_age=24 * 3600)  # a day: a new icon's hashed name gets through
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico on their own (the admin pages declare no icon)."""
+    return HttpResponsePermanentRedirect(static("crm/icon.svg"))
 
 
 def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -83,18 +87,6 @@ def home(request: HttpRequest) -> HttpResponse:
             **branch_links(request),
         },
     )
-
-
-@cache_control(public=True, max_age=7 * 24 * 3600)
-@etag(lambda request: f"plotly-{plotly.__version__}")
-def plotly_js(request: HttpRequest) -> HttpResponse:
-    """The charts' plotly.js, from the plotly package itself: no CDN, works offline."""
-    return HttpResponse(_plotly_source(), content_type="text/javascript; charset=utf-8")
-
-
-@functools.cache
-def _plotly_source() -> str:
-    return get_plotlyjs()
 
 
 @require_POST

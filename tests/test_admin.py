@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -137,3 +139,15 @@ def test_admin_add_form_shows_model_validation_errors(chain: Chain) -> None:
     errors = response.context["adminform"].form.errors
     assert {"occurred_at", "outcome", "csat"} <= set(errors)
     assert not Interaction.objects.filter(branch=chain.north_a, channel="email").exists()
+
+
+# English plurals a bare "s" gets wrong: "indexs", "statuss", "batchs", "deliverys".
+MISSPELT_PLURAL = re.compile(r"(?:x|s|ch|sh|[^aeiou]y)s$", re.IGNORECASE)
+
+
+def test_admin_index_names_every_model_in_a_proper_plural(db: None) -> None:
+    page = signed_in(UserFactory.create(is_superuser=True)).get("/admin/").content.decode()
+    labels = re.findall(r'<th scope="row" id="[^"]*">\s*<a href="[^"]*"[^>]*>([^<]+)</a>', page)
+    assert len(labels) >= 20  # every registered model is listed
+    assert "Consistency indices" in labels
+    assert [label for label in labels if MISSPELT_PLURAL.search(label)] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
@@ -206,6 +207,8 @@ class ConsistencyIndex(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "period_start"], name="index_one_per_period")
         ]
+        verbose_name = _("consistency index")
+        verbose_name_plural = _("consistency indices")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.period_start}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from consistency.models import CHANNEL_SCOPES, Metric
@@ -40,6 +40,21 @@ STATUS_WORDS = {
 @register.filter
 def status_words(judgement: Any) -> str:
     return STATUS_WORDS[status_of(judgement)]
+
+
+# Column headings short enough for six metrics side by side; the full name on hover and
+# for screen readers.
+HEADING_ABBREVIATIONS = {Metric.NPS: "NPS", Metric.CSAT: "CSAT 4-5"}
+
+
+@register.filter
+def metric_heading(metric: str) -> str:
+    """A metric's column heading: its name, or an abbreviation titled with the name."""
+    label = str(Metric(metric).label)
+    short = HEADING_ABBREVIATIONS.get(Metric(metric))
+    if short is None:
+        return label
+    return format_html('<abbr title="{}">{}</abbr>', label, short)
 
 
 @register.filter

@@ -9,7 +9,9 @@ from .base import BASE_DIR, CELERY_TASK_ALWAYS_EAGER, env
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # make run collects the static files first: hashed names (cached for a year) and gzipped
+    # copies, as in production; without collectstatic the plain files are served.
+    "staticfiles": {"BACKEND": "crm.staticfiles.DemoStaticFilesStorage"},
 }
 # One file per e-mail under var/mail/, so the server's own start-up line is not buried under
 # the demo's alarm e-mails; EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend
@@ -20,7 +22,7 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 CONSISTENCY_RECOMPUTE_AFTER_WRITE = env.bool(
     "CONSISTENCY_RECOMPUTE_AFTER_WRITE", default=CELERY_TASK_ALWAYS_EAGER
 )
-# Serve static files straight from the apps (no collectstatic needed outside production).
+# Files not collected (yet) are served straight from the apps.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Receivers on this machine (the demo's and the tests' own) are allowed.

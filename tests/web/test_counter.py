@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -232,3 +233,28 @@ def test_the_customer_page_links_to_the_log_form_with_the_customer_picked(chain:
     assert 'value="" checked' not in form  # not also "no customer"
     unknown = client.get("/log/?customer=999999").content.decode()
     assert 'value="" checked' in unknown
+
+
+def queue_card(page: str, label: str) -> str:
+    """The queue card (waiting or being served) of the walk-in with this ticket label."""
+    cards = re.findall(r'<div class="card[^"]*">(.*?)</form>', page, re.DOTALL)
+    matching = [card for card in cards if label in card]
+    assert len(matching) == 1, f"no single card for {label}"
+    return matching[0]
+
+
+def test_the_walk_in_queue_names_each_customer_next_to_their_ticket(chain: Chain) -> None:
+    client = agent_client(chain)
+    customer = CustomerFactory.create(name="Ayu Lestari")
+    for label, customer_pk in (("Ticket 7", customer.pk), ("Ticket 8", "")):
+        client.post(
+            "/walk-ins/?branch=n-a",
+            {"branch": chain.north_a.pk, "label": label, "customer": customer_pk, "topic": ""},
+        )
+    page = client.get("/walk-ins/?branch=n-a").text
+    assert "Ayu Lestari" in queue_card(page, "Ticket 7")
+    assert "Anonymous" in queue_card(page, "Ticket 8")
+
+    client.post(f"/walk-ins/{CheckIn.objects.get(label='Ticket 7').pk}/greet/")
+    serving = client.get("/walk-ins/?branch=n-a").text.split('id="serving-h"')[1]
+    assert "Ayu Lestari" in queue_card(serving, "Ticket 7")
