@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -168,3 +169,18 @@ def test_make_run_points_the_demo_links_at_its_own_port() -> None:
     assert "runserver 127.0.0.1:8123" in result.stdout
     assert "http://127.0.0.1:8123/" in result.stdout
     assert "8000" not in result.stdout
+
+
+def test_the_image_copies_every_app_the_settings_install() -> None:
+    """The production image holds every project app INSTALLED_APPS names (it once lacked
+    feedback/, so collectstatic and start-up would have failed in the container)."""
+    from django.conf import settings
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", dockerfile, flags=re.MULTILINE))
+    ours = {
+        app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()
+    }
+    assert ours
+    assert ours - copied == set()
+    assert "common" in copied
