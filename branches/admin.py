@@ -16,7 +16,7 @@ from branches.services import branch_save
 class BranchScopedListFilter(admin.SimpleListFilter):
     """A branch filter that lists only the branches the viewer may see."""
 
-    title = "branch"
+    title = _("branch")
     parameter_name = "branch"
     field = "branch"
 

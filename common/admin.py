@@ -9,6 +9,8 @@ from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from common.audit import history_entries
 
@@ -16,11 +18,14 @@ HISTORY_LIMIT = 200
 
 
 class DeletedFilter(admin.SimpleListFilter):
-    title = "deleted"
+    title = _("deleted")
     parameter_name = "deleted"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "Live"), ("yes", "Deleted")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("no", pgettext_lazy("record", "Live")),
+            ("yes", pgettext_lazy("record", "Deleted")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "no":

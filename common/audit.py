@@ -17,6 +17,7 @@ from typing import Any
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 
 class Origin(models.TextChoices):
@@ -130,7 +131,8 @@ def history_rows(
     ]
 
 
-KINDS = {"+": "created", "~": "changed", "-": "deleted"}
+# In English (the audit API's words); marked so the admin's history page translates them.
+KINDS = {"+": gettext_noop("created"), "~": gettext_noop("changed"), "-": gettext_noop("deleted")}
 
 
 def history_entries(history: QuerySet[Any], *, limit: int | None = None) -> list[dict[str, Any]]:

@@ -9,13 +9,34 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-from crm.models import ApiKey, Integration, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from crm.models import (
+    KEY_STATES,
+    ApiKey,
+    Integration,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from crm.privacy import customer_erase, customer_export, may_handle_personal_data
 from crm.services import api_key_create, api_key_revoke, api_key_rotate
 from crm.webhooks import webhook_delivery_redeliver, webhook_subscription_delete
 from customers.admin import CustomerAdmin
 from customers.models import Customer
+
+
+def refusal(exc: ValidationError | PermissionDenied) -> str:
+    """A service's refusal in the admin's language. Services word them in English, as the
+    API speaks, and mark them for translation (gettext_noop)."""
+    if isinstance(exc, PermissionDenied):
+        return gettext(str(exc))
+    texts = []
+    for error in exc.error_list:
+        text = gettext(str(error.message))
+        texts.append(text % error.params if error.params else text)
+    return " ".join(texts)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -38,14 +59,17 @@ class IntegrationAdmin(admin.ModelAdmin):
     inlines = [ApiKeyInline]
     actions = ["create_key"]
 
-    @admin.action(description="Create a new API key (shown once)")
+    @admin.action(description=_("Create a new API key (shown once)"))
     def create_key(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
         for integration in queryset:
-            _, key = api_key_create(integration=integration)
+            __, key = api_key_create(integration=integration)
             self.message_user(
                 request,
-                f"New key for {integration}: {key} — copy it now, it is not stored and "
-                "will not be shown again.",
+                gettext(
+                    "New key for %(integration)s: %(key)s — copy it now, it is not stored "
+                    "and will not be shown again."
+                )
+                % {"integration": integration, "key": key},
                 messages.WARNING,
             )
 
@@ -76,27 +100,50 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Rotate: a new key now, the old one expires after the grace period")
+    @admin.action(
+        description=_("Rotate: a new key now, the old one expires after the grace period")
+    )
     def rotate(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset.select_related("integration"):
             try:
-                _, key = api_key_rotate(api_key=api_key)
-            except ValidationError as exc:
-                self.message_user(request, f"{api_key}: {exc.messages[0]}", messages.ERROR)
+                __, key = api_key_rotate(api_key=api_key)
+            except ValidationError:
+                api_key.refresh_from_db()
+                self.message_user(
+                    request,
+                    gettext("%(key)s: this key is %(state)s or already rotated: create a new one.")
+                    % {"key": api_key, "state": KEY_STATES[api_key.state]},
+                    messages.ERROR,
+                )
                 continue
+            hours = settings.API_KEY_ROTATION_GRACE_HOURS
             self.message_user(
                 request,
-                f"New key for {api_key.integration}: {key} — copy it now, it is not stored. "
-                f"The old key crm_{api_key.prefix}_… keeps working for "
-                f"{settings.API_KEY_ROTATION_GRACE_HOURS} hours.",
+                ngettext(
+                    "New key for %(integration)s: %(key)s — copy it now, it is not stored. "
+                    "The old key %(old)s keeps working for %(hours)d hour.",
+                    "New key for %(integration)s: %(key)s — copy it now, it is not stored. "
+                    "The old key %(old)s keeps working for %(hours)d hours.",
+                    hours,
+                )
+                % {
+                    "integration": api_key.integration,
+                    "key": key,
+                    "old": f"crm_{api_key.prefix}_…",
+                    "hours": hours,
+                },
                 messages.WARNING,
             )
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d key.", "Revoked %(count)d keys.", count) % {"count": count},
+        )
 
 
 @admin.register(WebhookSubscription)
@@ -113,11 +160,16 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Stop the selected subscriptions (keep their delivery log)")
+    @admin.action(description=_("Stop the selected subscriptions (keep their delivery log)"))
     def stop(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
         for subscription in queryset:
             webhook_subscription_delete(subscription=subscription)
-        self.message_user(request, f"Stopped {queryset.count()} subscription(s).")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Stopped %(count)d subscription.", "Stopped %(count)d subscriptions.", count)
+            % {"count": count},
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):
@@ -156,7 +208,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Deliver again now")
+    @admin.action(description=_("Deliver again now"))
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         queued = 0
         for delivery in queryset:
@@ -164,8 +216,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
                 webhook_delivery_redeliver(delivery=delivery)
                 queued += 1
             except ValidationError as error:
-                self.message_user(request, f"{delivery}: {error.messages[0]}", messages.ERROR)
-        self.message_user(request, f"Queued {queued} delivery(ies) again.")
+                self.message_user(request, f"{delivery}: {refusal(error)}", messages.ERROR)
+        self.message_user(
+            request,
+            ngettext(
+                "Queued %(count)d delivery again.", "Queued %(count)d deliveries again.", queued
+            )
+            % {"count": queued},
+        )
 
 
 class PrivacyCustomerAdmin(CustomerAdmin):
@@ -178,24 +236,26 @@ class PrivacyCustomerAdmin(CustomerAdmin):
         return may_handle_personal_data(request.user)
 
     @admin.action(
-        description="Export the selected customer's data (GDPR, JSON)", permissions=["privacy"]
+        description=_("Export the selected customer's data (GDPR, JSON)"),
+        permissions=["privacy"],
     )
     def export_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
         if queryset.count() != 1:
-            self.message_user(request, "Export one customer at a time.", messages.ERROR)
+            self.message_user(request, gettext("Export one customer at a time."), messages.ERROR)
             return None
         customer = queryset.get()
         try:
             data = customer_export(actor=request.user, customer=customer)
         except PermissionDenied as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(request, refusal(exc), messages.ERROR)
             return None
         response = JsonResponse(data, json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
         return response
 
     @admin.action(
-        description="Erase the selected customers' personal data (GDPR)", permissions=["privacy"]
+        description=_("Erase the selected customers' personal data (GDPR)"),
+        permissions=["privacy"],
     )
     def erase_gdpr(self, request: HttpRequest, queryset: QuerySet[Customer]) -> Any:
         if request.POST.get("confirm") != "yes":
@@ -204,7 +264,7 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                 "admin/customers/erase_confirmation.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Erase personal data?",
+                    "title": gettext("Erase personal data?"),
                     "customers": queryset,
                     "action_checkbox_name": ACTION_CHECKBOX_NAME,
                     "opts": self.model._meta,
@@ -216,10 +276,13 @@ class PrivacyCustomerAdmin(CustomerAdmin):
                 customer_erase(actor=request.user, customer=customer)
                 erased += 1
             except (PermissionDenied, ValidationError) as exc:
-                message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-                self.message_user(request, f"{customer}: {message}", messages.ERROR)
+                self.message_user(request, f"{customer}: {refusal(exc)}", messages.ERROR)
         if erased:
-            self.message_user(request, f"Erased {erased} customer(s).")
+            self.message_user(
+                request,
+                ngettext("Erased %(count)d customer.", "Erased %(count)d customers.", erased)
+                % {"count": erased},
+            )
         return None
 
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CrmConfig(AppConfig):
     name = "crm"
-    verbose_name = "Integrations and webhooks"
+    verbose_name = _("Integrations and webhooks")
 
     def ready(self) -> None:
         from simple_history.signals import (  # type: ignore[import-untyped]

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from branches.access import IntegrationPrincipal, is_chain_admin
 from common.audit import current_audit, history_entries
@@ -54,7 +55,10 @@ def may_handle_personal_data(actor: Any) -> bool:
 def _require_privacy_role(actor: Any) -> None:
     if not may_handle_personal_data(actor):
         raise PermissionDenied(
-            "Only HQ admins (or API keys with the admin scope and no branch limits) may do this."
+            gettext_noop(
+                "Only HQ admins (or API keys with the admin scope and no branch limits) may "
+                "do this."
+            )
         )
 
 
@@ -178,7 +182,7 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
             for entry in history_entries(customer.history.all())
         ],
     }
-    _record_history(customer, actor, "exported (GDPR)")
+    _record_history(customer, actor, gettext_noop("exported (GDPR)"))
     return data
 
 
@@ -193,7 +197,9 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     _require_privacy_role(actor)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.erased_at is not None:
-        raise ValidationError("This customer has already been erased.")
+        raise ValidationError(
+            gettext_noop("This customer has already been erased."), code="already_erased"
+        )
     now = timezone.now()
     anonymous = {**CUSTOMER_PERSONAL_BLANKS, "name": erased_name(customer.pk)}
     # The copies the CRM keeps of the person: history rows, touchpoints' free text, then
@@ -216,7 +222,7 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     customer.erased_at = now
     customer.deleted_at = customer.deleted_at or now
     customer.save_without_historical_record()  # type: ignore[attr-defined]
-    _record_history(customer, actor, "erased (GDPR)")
+    _record_history(customer, actor, gettext_noop("erased (GDPR)"))
     _outbox_scrub(customer, interaction_ids)
     emit([("customer.erased", customer)], actor=actor)
     return customer

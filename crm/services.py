@@ -70,7 +70,10 @@ def api_key_rotate(*, api_key: ApiKey, grace: timedelta | None = None) -> tuple[
     for ``grace`` (API_KEY_ROTATION_GRACE_HOURS) so the integration can switch over."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.state != "active" or api_key.replaced_by_id is not None:
-        raise ValidationError(f"This key is {api_key.state} or already rotated: create a new one.")
+        raise ValidationError(
+            f"This key is {api_key.state} or already rotated: create a new one.",
+            code="not_rotatable",
+        )
     if grace is None:
         grace = timedelta(hours=settings.API_KEY_ROTATION_GRACE_HOURS)
     new_key, key = api_key_create(integration=api_key.integration)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from crm.views import api_not_found, api_server_error, favicon, healthz, home, language_set
@@ -37,5 +38,6 @@ urlpatterns = [
 handler404 = api_not_found
 handler500 = api_server_error
 
-admin.site.site_header = "Branch CRM"
-admin.site.site_title = "Branch CRM"
+# The product's name; lazy, so a language that names it otherwise can.
+admin.site.site_header = _("Branch CRM")
+admin.site.site_title = _("Branch CRM")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext_noop
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -62,18 +63,21 @@ def _resolve(host: str, port: int) -> list[IpAddress]:
 
 
 def webhook_url_shape_problem(url: str) -> str | None:
-    """What is wrong with ``url`` itself (scheme, credentials, host), or None."""
+    """What is wrong with ``url`` itself (scheme, credentials, host), or None. In English
+    (for the API); the messages are marked so the admin's form can show them translated."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
-        return "Enter a valid URL."
+        return gettext_noop("Enter a valid URL.")
     if parts.scheme not in {"http", "https"}:
-        return "Use an http:// or https:// URL."
+        return gettext_noop("Use an http:// or https:// URL.")
     if parts.username is not None or parts.password is not None:
-        return "Do not put credentials in the URL: verify deliveries by their signature."
+        return gettext_noop(
+            "Do not put credentials in the URL: verify deliveries by their signature."
+        )
     if not parts.hostname:
-        return "The URL has no host."
+        return gettext_noop("The URL has no host.")
     return None
 
 
@@ -87,9 +91,9 @@ def webhook_url_problem(url: str) -> str | None:
     try:
         addresses = _resolve(parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme])
     except (OSError, UnicodeError):
-        return "The host name does not resolve."
+        return gettext_noop("The host name does not resolve.")
     if not addresses or not all(address_is_public(a) for a in addresses):
-        return (
+        return gettext_noop(
             "The URL points at a loopback, private, link-local, multicast or reserved "
             "address; webhooks go only to public addresses."
         )

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from rest_framework.serializers import BaseSerializer
 
 from common.queueing import enqueue
@@ -264,7 +265,10 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
             .get(pk=delivery.pk)
         )
         if delivery.subscription.deleted_at is not None:
-            raise ValidationError("The subscription of this delivery has been deleted.")
+            raise ValidationError(
+                gettext_noop("The subscription of this delivery has been deleted."),
+                code="subscription_deleted",
+            )
         delivery.status = DeliveryStatus.PENDING
         delivery.next_attempt_at = timezone.now()
         delivery.save(update_fields=["status", "next_attempt_at"])

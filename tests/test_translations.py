@@ -14,8 +14,9 @@ import polib
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The installed apps that hold messages; each keeps its catalogue in <app>/locale/id/.
-APPS = ["branches", "customers", "interactions", "consistency", "feedback", "crm"]
+# The apps that hold messages (and common, in LOCALE_PATHS); each keeps its catalogue in
+# <app>/locale/id/.
+APPS = ["branches", "customers", "interactions", "consistency", "feedback", "crm", "common"]
 
 
 def _extracted(app: str, tmp_path: Path) -> polib.POFile:

@@ -130,6 +130,8 @@ LANGUAGE_CODE = "en"
 # survey (the customer's). Dates use one format per language (crm/formats/).
 LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
 FORMAT_MODULE_PATH = ["crm.formats"]
+# common is no installed app: its messages (the admin's shared filters) have their own catalogue.
+LOCALE_PATHS = [BASE_DIR / "common" / "locale"]
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"  # stored and computed in UTC; each branch carries its own timezone
