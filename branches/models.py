@@ -15,10 +15,12 @@ def validate_timezone(value: str) -> None:
 
 
 class Region(models.Model):
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=120)
+    code = models.SlugField(verbose_name=_("code"), max_length=32, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=120)
 
     class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -26,12 +28,17 @@ class Region(models.Model):
 
 
 class Branch(models.Model):
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="branches")
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=120)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    is_active = models.BooleanField(default=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="branches"
+    )
+    code = models.SlugField(verbose_name=_("code"), max_length=32, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=120)
+    timezone = models.CharField(
+        verbose_name=_("timezone"), max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
     peer_group = models.SlugField(
+        verbose_name=_("peer group"),
         max_length=32,
         blank=True,
         default="",
@@ -43,6 +50,7 @@ class Branch(models.Model):
 
     class Meta:
         ordering = ["code"]
+        verbose_name = _("branch")
         verbose_name_plural = _("branches")
 
     def __str__(self) -> str:
@@ -63,9 +71,15 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     """A staff member. What they may see follows from role + memberships (branches.access)."""
 
-    role = models.CharField(max_length=32, choices=Role.choices, default=Role.AGENT)
-    branches = models.ManyToManyField(Branch, blank=True, related_name="staff")
-    regions = models.ManyToManyField(Region, blank=True, related_name="staff")
+    role = models.CharField(
+        verbose_name=_("role"), max_length=32, choices=Role.choices, default=Role.AGENT
+    )
+    branches = models.ManyToManyField(
+        Branch, verbose_name=_("branches"), blank=True, related_name="staff"
+    )
+    regions = models.ManyToManyField(
+        Region, verbose_name=_("regions"), blank=True, related_name="staff"
+    )
     # The staff pages' language; blank follows the browser (its Accept-Language).
     language = models.CharField(
         _("language"),
@@ -76,6 +90,8 @@ class User(AbstractUser):
     )
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["username"]
 
     def __str__(self) -> str:

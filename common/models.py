@@ -7,11 +7,16 @@ from typing import Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class TimeStampedModel(models.Model):
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        verbose_name=_("created at"), default=timezone.now, editable=False
+    )
+    updated_at = models.DateTimeField(
+        verbose_name=_("updated at"), default=timezone.now, editable=False
+    )
 
     class Meta:
         abstract = True
@@ -40,7 +45,9 @@ class SoftDeleteModel(models.Model):
     too); reads for people go through ``.alive()``.
     """
 
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(
+        verbose_name=_("deleted at"), null=True, blank=True, editable=False
+    )
 
     objects = SoftDeleteQuerySet.as_manager()
 
@@ -55,8 +62,10 @@ class SoftDeleteModel(models.Model):
 class ExternalRefModel(models.Model):
     """Where an integration's record came from: (source, external_id) is unique when set."""
 
-    source = models.CharField(max_length=64, blank=True, default="")
-    external_id = models.CharField(max_length=128, blank=True, default="")
+    source = models.CharField(verbose_name=_("source"), max_length=64, blank=True, default="")
+    external_id = models.CharField(
+        verbose_name=_("external id"), max_length=128, blank=True, default=""
+    )
 
     class Meta:
         abstract = True

@@ -51,18 +51,30 @@ def normalise_phone(value: str) -> str:
 class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     """One record for the whole chain: a customer visits many branches."""
 
-    name = models.CharField(max_length=200)
-    email = models.EmailField(blank=True, default="")
-    phone = models.CharField(max_length=32, blank=True, default="", validators=[validate_phone])
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    email = models.EmailField(verbose_name=_("email"), blank=True, default="")
+    phone = models.CharField(
+        verbose_name=_("phone"), max_length=32, blank=True, default="", validators=[validate_phone]
+    )
     preferred_channel = models.CharField(
-        max_length=16, choices=Channel.choices, blank=True, default=""
+        verbose_name=_("preferred channel"),
+        max_length=16,
+        choices=Channel.choices,
+        blank=True,
+        default="",
     )
     home_branch = models.ForeignKey(
-        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="home_customers"
+        Branch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="home_customers",
+        verbose_name=_("home branch"),
     )
-    consent_marketing = models.BooleanField(default=False)
-    consent_surveys = models.BooleanField(default=False)
+    consent_marketing = models.BooleanField(verbose_name=_("consent marketing"), default=False)
+    consent_surveys = models.BooleanField(verbose_name=_("consent surveys"), default=False)
     language = models.CharField(
+        verbose_name=_("language"),
         max_length=8,
         choices=LANGUAGES,
         blank=True,
@@ -70,11 +82,17 @@ class Customer(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
         db_default="",  # rows loaded in bulk (the demo, COPY) name only the columns they set
         help_text=_("For surveys; empty: the language of the customer's browser."),
     )
-    tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
-    erased_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text=_("Personal data erased (GDPR) then.")
+    tags = models.JSONField(
+        verbose_name=_("tags"), default=list, blank=True, validators=[validate_tags]
     )
-    notes = models.TextField(blank=True, default="")
+    erased_at = models.DateTimeField(
+        verbose_name=_("erased at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Personal data erased (GDPR) then."),
+    )
+    notes = models.TextField(verbose_name=_("notes"), blank=True, default="")
     # Who changed what, when and from where (common.audit), shown on the customer's page.
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 

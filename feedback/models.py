@@ -24,30 +24,42 @@ class SurveyRule(models.Model):
     """Which touchpoints get a survey, when, and how often a customer may be asked.
     The first active rule (by priority) that matches an interaction decides."""
 
-    name = models.CharField(max_length=120)
-    is_active = models.BooleanField(default=True)
-    priority = models.PositiveSmallIntegerField(default=100, help_text=_("Lower is tried first."))
+    name = models.CharField(verbose_name=_("name"), max_length=120)
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
+    priority = models.PositiveSmallIntegerField(
+        verbose_name=_("priority"), default=100, help_text=_("Lower is tried first.")
+    )
     channels = models.JSONField(
+        verbose_name=_("channels"),
         default=list, validators=[ChoiceListValidator(Channel.values)],
         help_text=_("Channels that trigger it; empty for all."),
     )  # fmt: skip
     outcomes = models.JSONField(
+        verbose_name=_("outcomes"),
         default=list, validators=[ChoiceListValidator(Outcome.values)],
         help_text=_("Outcomes that trigger it; empty for all."),
     )  # fmt: skip
     delay_minutes = models.PositiveIntegerField(
-        default=60, help_text=_("How long after the interaction the invitation goes out.")
+        verbose_name=_("delay minutes"),
+        default=60,
+        help_text=_("How long after the interaction the invitation goes out."),
     )
     sampling_rate = models.FloatField(
+        verbose_name=_("sampling rate"),
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("Share of matching interactions surveyed (0.25 = one in four)."),
     )
     min_days_between = models.PositiveIntegerField(
-        default=30, help_text=_("At most one invitation per customer in this many days.")
+        verbose_name=_("min days between"),
+        default=30,
+        help_text=_("At most one invitation per customer in this many days."),
     )
     expiry_days = models.PositiveIntegerField(
-        default=7, validators=[MinValueValidator(1)], help_text=_("The link works this long.")
+        verbose_name=_("expiry days"),
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text=_("The link works this long."),
     )
 
     class Meta:
@@ -78,21 +90,37 @@ class SurveyInvitation(models.Model):
     exists in the customer's e-mail alone."""
 
     interaction = models.OneToOneField(
-        Interaction, on_delete=models.CASCADE, related_name="survey_invitation"
+        Interaction,
+        on_delete=models.CASCADE,
+        related_name="survey_invitation",
+        verbose_name=_("interaction"),
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
-    rule = models.ForeignKey(SurveyRule, on_delete=models.SET_NULL, null=True, related_name="+")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="+"
+    )
+    rule = models.ForeignKey(
+        SurveyRule, verbose_name=_("rule"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     status = models.CharField(
-        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+        verbose_name=_("status"),
+        max_length=16,
+        choices=InvitationStatus.choices,
+        default=InvitationStatus.PENDING,
     )
-    skip_reason = models.CharField(max_length=120, blank=True, default="")
-    due_at = models.DateTimeField()
-    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    language = models.CharField(max_length=8, blank=True, default="")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    responded_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(
+        verbose_name=_("skip reason"), max_length=120, blank=True, default=""
+    )
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    token_hash = models.CharField(
+        verbose_name=_("token hash"), max_length=64, unique=True, null=True, blank=True
+    )
+    language = models.CharField(verbose_name=_("language"), max_length=8, blank=True, default="")
+    sent_at = models.DateTimeField(verbose_name=_("sent at"), null=True, blank=True)
+    expires_at = models.DateTimeField(verbose_name=_("expires at"), null=True, blank=True)
+    responded_at = models.DateTimeField(verbose_name=_("responded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("survey invitation")
@@ -117,22 +145,37 @@ class FeedbackResponse(models.Model):
     a messaging bot) and sent through the API, once per (source, external_id)."""
 
     interaction = models.ForeignKey(
-        Interaction, on_delete=models.CASCADE, related_name="feedback_responses"
+        Interaction,
+        on_delete=models.CASCADE,
+        related_name="feedback_responses",
+        verbose_name=_("interaction"),
     )
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="+"
+    )
     invitation = models.OneToOneField(
-        SurveyInvitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="response"
+        SurveyInvitation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="response",
+        verbose_name=_("invitation"),
     )
-    source = models.CharField(max_length=64, default="survey")
-    external_id = models.CharField(max_length=128, blank=True, default="")
+    source = models.CharField(verbose_name=_("source"), max_length=64, default="survey")
+    external_id = models.CharField(
+        verbose_name=_("external id"), max_length=128, blank=True, default=""
+    )
     nps = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(10)]
+        verbose_name=_("nps"), null=True, blank=True, validators=[MaxValueValidator(10)]
     )
     csat = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+        verbose_name=_("csat"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
-    comment = models.TextField(blank=True, default="")
-    received_at = models.DateTimeField()
+    comment = models.TextField(verbose_name=_("comment"), blank=True, default="")
+    received_at = models.DateTimeField(verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("feedback response")
@@ -177,20 +220,35 @@ class FollowUp(models.Model):
     """Call back an unhappy customer: one per interaction, due 48 hours after the answer."""
 
     interaction = models.OneToOneField(
-        Interaction, on_delete=models.CASCADE, related_name="follow_up"
+        Interaction,
+        on_delete=models.CASCADE,
+        related_name="follow_up",
+        verbose_name=_("interaction"),
     )
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="follow_ups")
-    response = models.ForeignKey(FeedbackResponse, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField(max_length=120)
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    response = models.ForeignKey(
+        FeedbackResponse, verbose_name=_("response"), on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(verbose_name=_("reason"), max_length=120)
     status = models.CharField(
-        max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+        verbose_name=_("status"),
+        max_length=16,
+        choices=FollowUpStatus.choices,
+        default=FollowUpStatus.OPEN,
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
     )
-    opened_at = models.DateTimeField()
-    due_at = models.DateTimeField()
-    closed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follow up")
@@ -203,13 +261,19 @@ class FollowUp(models.Model):
 
 
 class FollowUpNote(models.Model):
-    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    follow_up = models.ForeignKey(
+        FollowUp, verbose_name=_("follow up"), on_delete=models.CASCADE, related_name="notes"
     )
-    action = models.CharField(max_length=16, default="note")
-    text = models.TextField(blank=True, default="")
-    at = models.DateTimeField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    action = models.CharField(verbose_name=_("action"), max_length=16, default="note")
+    text = models.TextField(verbose_name=_("text"), blank=True, default="")
+    at = models.DateTimeField(verbose_name=_("at"))
 
     class Meta:
         verbose_name = _("follow up note")

@@ -30,9 +30,9 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 class ServiceCycle(models.Model):
     """A customer's path through one service (e.g. "cash a cheque"), made of moments."""
 
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True, default="")
+    code = models.SlugField(verbose_name=_("code"), max_length=64, unique=True)
+    name = models.CharField(verbose_name=_("name"), max_length=120)
+    description = models.TextField(verbose_name=_("description"), blank=True, default="")
 
     class Meta:
         verbose_name = _("service cycle")
@@ -46,10 +46,12 @@ class ServiceCycle(models.Model):
 class Moment(models.Model):
     """A moment of truth inside a service cycle; critical ones weigh most in the flag queue."""
 
-    cycle = models.ForeignKey(ServiceCycle, on_delete=models.CASCADE, related_name="moments")
-    position = models.PositiveSmallIntegerField()
-    name = models.CharField(max_length=120)
-    is_critical = models.BooleanField(default=False)
+    cycle = models.ForeignKey(
+        ServiceCycle, verbose_name=_("cycle"), on_delete=models.CASCADE, related_name="moments"
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    name = models.CharField(verbose_name=_("name"), max_length=120)
+    is_critical = models.BooleanField(verbose_name=_("is critical"), default=False)
 
     class Meta:
         verbose_name = _("moment")
@@ -80,48 +82,70 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
 
     customer = models.ForeignKey(
         Customer,
+        verbose_name=_("customer"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="interactions",
         help_text=_("Empty for an anonymous walk-in."),
     )
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="interactions"
+    )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="interactions",
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(verbose_name=_("channel"), max_length=16, choices=Channel.choices)
     direction = models.CharField(
-        max_length=16, choices=Direction.choices, default=Direction.INBOUND
+        verbose_name=_("direction"),
+        max_length=16,
+        choices=Direction.choices,
+        default=Direction.INBOUND,
     )
     occurred_at = models.DateTimeField(
-        help_text=_("When the contact started: arrival, ring, e-mail received, chat opened.")
+        verbose_name=_("occurred at"),
+        help_text=_("When the contact started: arrival, ring, e-mail received, chat opened."),
     )
     wait_seconds = models.PositiveIntegerField(
+        verbose_name=_("wait seconds"),
         null=True,
         blank=True,
         help_text=_("Time to the first human response (or until abandon for abandoned contacts)."),
     )
-    handle_seconds = models.PositiveIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    topic = models.CharField(max_length=120, blank=True, default="")
-    is_complaint = models.BooleanField(default=False)
-    notes = models.TextField(blank=True, default="")
+    handle_seconds = models.PositiveIntegerField(
+        verbose_name=_("handle seconds"), null=True, blank=True
+    )
+    outcome = models.CharField(verbose_name=_("outcome"), max_length=16, choices=Outcome.choices)
+    topic = models.CharField(verbose_name=_("topic"), max_length=120, blank=True, default="")
+    is_complaint = models.BooleanField(verbose_name=_("is complaint"), default=False)
+    notes = models.TextField(verbose_name=_("notes"), blank=True, default="")
     moment = models.ForeignKey(
-        Moment, on_delete=models.PROTECT, null=True, blank=True, related_name="interactions"
+        Moment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        verbose_name=_("moment"),
     )
     csat = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+        verbose_name=_("csat"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
     nps = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+        verbose_name=_("nps"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
     )
-    feedback_comment = models.TextField(blank=True, default="")
-    feedback_at = models.DateTimeField(null=True, blank=True)
+    feedback_comment = models.TextField(verbose_name=_("feedback comment"), blank=True, default="")
+    feedback_at = models.DateTimeField(verbose_name=_("feedback at"), null=True, blank=True)
     history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
 
     class Meta:
@@ -212,19 +236,31 @@ class CheckIn(models.Model):
     wait, "done" stops the handling time; finishing (or the customer walking out)
     records the interaction with the measured timings."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="check_ins")
+    branch = models.ForeignKey(
+        Branch, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="check_ins"
+    )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="check_ins"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="check_ins",
+        verbose_name=_("customer"),
     )
     label = models.CharField(
-        max_length=120, blank=True, default="", help_text=_("Ticket number or a short description.")
+        verbose_name=_("label"),
+        max_length=120,
+        blank=True,
+        default="",
+        help_text=_("Ticket number or a short description."),
     )
-    topic = models.CharField(max_length=120, blank=True, default="")
-    arrived_at = models.DateTimeField()
-    greeted_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    topic = models.CharField(verbose_name=_("topic"), max_length=120, blank=True, default="")
+    arrived_at = models.DateTimeField(verbose_name=_("arrived at"))
+    greeted_at = models.DateTimeField(verbose_name=_("greeted at"), null=True, blank=True)
+    finished_at = models.DateTimeField(verbose_name=_("finished at"), null=True, blank=True)
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -232,7 +268,12 @@ class CheckIn(models.Model):
         help_text=_("Who greeted the customer."),
     )
     interaction = models.OneToOneField(
-        Interaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="check_in"
+        Interaction,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="check_in",
+        verbose_name=_("interaction"),
     )
 
     class Meta:
