@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 
 from consistency.models import Metric
@@ -20,6 +21,13 @@ LAYOUT: dict[str, Any] = {
     "paper_bgcolor": "#fff",
     "plot_bgcolor": "#fff",
 }
+
+
+def _layout() -> dict[str, Any]:
+    """The common layout, with the active language's decimal and thousands separators for
+    the axes and hover labels (the figure's numbers themselves stay JSON numbers)."""
+    separators = get_format("DECIMAL_SEPARATOR") + get_format("THOUSAND_SEPARATOR")
+    return {**LAYOUT, "separators": separators}
 
 
 def _scale(value: float | None) -> float | None:
@@ -109,7 +117,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
     return {
         "data": data,
         "layout": {
-            **LAYOUT,
+            **_layout(),
             "xaxis": {"title": {"text": _("Contacts (n)")}, "type": "log"},
             "yaxis": {"title": {"text": _axis_title(metric)}},
         },
@@ -154,7 +162,7 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
     return {
         "data": data,
         "layout": {
-            **LAYOUT,
+            **_layout(),
             # One tick per period, labelled by its first day (a date axis would invent
             # hours between the weeks).
             "xaxis": {"type": "category"},
@@ -190,7 +198,7 @@ def cusum_figure(chart: dict[str, Any]) -> dict:
             },
         ],
         "layout": {
-            **LAYOUT,
+            **_layout(),
             "yaxis": {"title": {"text": "CUSUM"}, "rangemode": "tozero"},
             "height": 240,
         },
@@ -210,7 +218,7 @@ def index_figure(rows: list[dict[str, Any]]) -> dict:
             }
         ],
         "layout": {
-            **LAYOUT,
+            **_layout(),
             "yaxis": {"title": {"text": _("Cells inside the peer limits (%)")}, "range": [0, 100]},
             "height": 240,
         },

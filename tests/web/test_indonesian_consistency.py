@@ -170,3 +170,18 @@ def test_case_e_mails_speak_each_recipients_language(demo: dict) -> None:
     others = [m for m in mail.outbox if m.to != ["rm.east@demo.example"]]
     assert others
     assert all(m.subject.startswith("[Branch CRM] Your cases this week") for m in others)
+
+
+def test_the_back_office_of_the_engine_is_in_indonesian(demo: dict) -> None:
+    client = indonesian("admin")
+    home = client.get("/admin/").text
+    for name in ["Indeks konsistensi", "Tanda", "Rekap", "Standar"]:
+        assert f">{name}</a>" in home
+    flags = client.get("/admin/consistency/flag/").text
+    for column in ["Awal periode", "Uji", "Level", "Nilai"]:
+        assert re.search(rf'<a href="\?o=[\d.]+">{column}</a>', flags), column
+    assert "Tingkat keluhan" in flags
+    assert "Terhadap standar" in flags
+    index = client.get("/admin/consistency/consistencyindex/").text
+    assert "Porsi di dalam batas" in index
+    assert re.search(r"<td class=\"field-share_inside\">\d+,\d %</td>", index)
