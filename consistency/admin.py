@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
 
 from branches.access import branch_scope
 from branches.admin import BranchScopedListFilter
@@ -94,5 +96,10 @@ class DirtyDayAdmin(BranchScopedReadOnlyAdmin):
 
 @admin.register(ConsistencyIndex)
 class ConsistencyIndexAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "period_start", "inside", "cells", "value"]
+    list_display = ["kind", "period_start", "inside", "cells", "share_inside"]
     list_filter = ["kind"]
+
+    @admin.display(description=_("share inside"))
+    def share_inside(self, obj: ConsistencyIndex) -> str:
+        value = obj.value
+        return "\u2013" if value is None else f"{formats.number_format(value * 100, 1)} %"

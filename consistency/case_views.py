@@ -15,6 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from branches.access import branch_scope, is_manager
@@ -42,11 +44,11 @@ FLAG_COLUMNS = [
 ]  # fmt: skip
 HISTORY_COLUMNS = ["at", "who", "from", "action", "from_status", "to_status", "note"]
 DONE = {
-    "acknowledge": "Case acknowledged.",
-    "plan": "Action plan saved.",
-    "monitor": "The plan is in place: the case is being monitored.",
-    "resolve": "Case closed.",
-    "note": "Note added.",
+    "acknowledge": gettext_lazy("Case acknowledged."),
+    "plan": gettext_lazy("Action plan saved."),
+    "monitor": gettext_lazy("The plan is in place: the case is being monitored."),
+    "resolve": gettext_lazy("Case closed."),
+    "note": gettext_lazy("Note added."),
 }
 
 
@@ -90,7 +92,7 @@ def case_queue_view(request: HttpRequest) -> HttpResponseBase:
         return render(
             request,
             "consistency/bad_query.html",
-            {"title": "Cases", "form": form},
+            {"title": _("Cases"), "form": form},
             status=400,
         )
     cases = _filtered(case_queue(actor=request.user), form.cleaned_data)
@@ -117,11 +119,15 @@ def cases_acknowledge_view(request: HttpRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("case") if v.isdigit()]
     chosen = list(case_queue(actor=request.user).filter(pk__in=ids))
     if not chosen:
-        messages.error(request, "Tick the cases to acknowledge first.")
+        messages.error(request, _("Tick the cases to acknowledge first."))
         return redirect("case-queue")
     moved, problems = cases_acknowledge(actor=request.user, cases=chosen)
     if moved:
-        messages.success(request, f"Acknowledged {len(moved)} case{'s' if len(moved) > 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Acknowledged %(count)s case.", "Acknowledged %(count)s cases.", len(moved))
+            % {"count": len(moved)},
+        )
     for problem in problems:
         messages.error(request, problem)
     return redirect(request.POST.get("next") or "case-queue")
@@ -217,7 +223,7 @@ def case_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
 def case_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """One lifecycle step; errors come back on the case's page next to the fields."""
     if action not in DONE:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     case = _case_or_404(request, pk)
     form: NoteForm = (
         PlanForm(request.POST, branch=case.branch) if action == "plan" else NoteForm(request.POST)
@@ -229,6 +235,6 @@ def case_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, DONE[action])
+            messages.success(request, str(DONE[action]))
             return redirect("case-page", pk=case.pk)
     return _case_page(request, case, {key: form}, status=400)

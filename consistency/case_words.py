@@ -3,10 +3,18 @@ priority score the queue's order stands for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
-from consistency.models import ALL_CHANNELS, CHANNEL_SCOPES, Case, Metric, PeriodKind
+from django.conf import settings
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+from consistency.models import ALL_CHANNELS, CHANNEL_SCOPES, Case, Metric, PeriodKind, Severity
 from consistency.selectors import moment_breakdown
 
 CHANNEL_LABELS = dict(CHANNEL_SCOPES)
@@ -31,49 +39,93 @@ def priority_score(case: Case) -> float:
 
 
 def share(metric: str, value: float | None) -> str:
-    """A metric's value as people say it: 74 %, or NPS +30."""
+    """A metric's value as people say it: 74 %, or NPS +30 (in the active language's
+    numbers: 7,4 % in Indonesian)."""
     if value is None:
         return "—"
     if metric == Metric.NPS:
         return f"{value * 100:+.0f}"
     percent = value * 100
-    return f"{percent:.1f} %" if percent < 10 else f"{percent:.0f} %"
+    return f"{number_format(percent, 1)} %" if percent < 10 else f"{percent:.0f} %"
 
 
-def case_summary(case: Case, weeks: Sequence[date]) -> str:
-    """E.g. "Complaint rate at eas-04: 7.4 % (11 of 149) against a standard of 2.0 % and
-    peers at 1.8 %, alarming in 10 of the last 12 weeks, all channels"."""
-    label = Metric(case.metric).label
-    parts = [
-        f"{label} at {case.branch.code}: {share(case.metric, case.value)} ({case.x} of {case.n})"
-    ]
+def summary_facts(case: Case, weeks: Sequence[date]) -> dict[str, Any]:
+    """What the summary says beyond the case's own fields: how many of the last weeks hold
+    evidence and the worst moment of truth. Kept on the case (``wording``) so the page can
+    word the summary in the reader's language."""
+    recent = [w for w in weeks if w > case.last_period - 12 * WEEK]
+    return {"recent": len(recent), "moment": _worst_moment(case)}
+
+
+def case_sentence(case: Case) -> str:
+    """The case's summary in the active language; the stored one for a case the engine has
+    not reworded since (it has no facts yet)."""
+    if not case.wording:
+        return case.summary
+    return case_summary(case, case.wording)
+
+
+def _listed(items: list[str]) -> str:
+    if len(items) < 2:
+        return "".join(items)
+    return _("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
+
+
+def case_summary(case: Case, facts: dict[str, Any]) -> str:
+    """In the active language, e.g. "Complaint rate at eas-04: 7.4 % (11 of 149) against a
+    standard of 2.0 % and peers at 1.8 %, alarming in 10 of the last 12 weeks, all
+    channels"."""
+    head = _("%(metric)s at %(branch)s: %(value)s (%(x)s of %(n)s)") % {
+        "metric": Metric(case.metric).label,
+        "branch": case.branch.code,
+        "value": share(case.metric, case.value),
+        "x": case.x,
+        "n": case.n,
+    }
     against = []
     if case.target is not None:
-        against.append(f"a standard of {share(case.metric, case.target)}")
+        against.append(_("a standard of %(value)s") % {"value": share(case.metric, case.target)})
     if case.peer_value is not None:
-        who = f"peers ({case.peer_group} branches)" if case.peer_group else "peers"
-        against.append(f"{who} at {share(case.metric, case.peer_value)}")
+        value = share(case.metric, case.peer_value)
+        if case.peer_group:
+            against.append(
+                _("peers (%(group)s branches) at %(value)s")
+                % {"group": case.peer_group, "value": value}
+            )
+        else:
+            against.append(_("peers at %(value)s") % {"value": value})
     if against:
-        parts[0] += " against " + " and ".join(against)
-    recent = [w for w in weeks if w > case.last_period - 12 * WEEK]
+        head = _("%(cell)s against %(against)s") % {"cell": head, "against": _listed(against)}
+    parts = [head]
     span = min(12, (case.last_period - case.first_period).days // 7 + 1)
-    strength = "alarming" if case.alarm_periods else "flagged"
-    count = case.alarm_periods if case.alarm_periods else len(recent)
-    parts.append(f"{strength} in {min(count, span)} of the last {span} weeks")
+    count = min(case.alarm_periods or int(facts.get("recent", 0)), span)
+    if case.alarm_periods:
+        strength = ngettext(
+            "alarming in %(count)s of the last %(span)s week",
+            "alarming in %(count)s of the last %(span)s weeks",
+            span,
+        )
+    else:
+        strength = ngettext(
+            "flagged in %(count)s of the last %(span)s week",
+            "flagged in %(count)s of the last %(span)s weeks",
+            span,
+        )
+    parts.append(strength % {"count": count, "span": span})
     channels = [str(CHANNEL_LABELS[c]).lower() for c in case.channels if c != ALL_CHANNELS]
-    named = (
-        ", ".join(channels[:-1]) + " and " + channels[-1]
-        if len(channels) > 1
-        else "".join(channels)
-    )
+    named = _listed(channels)
     if ALL_CHANNELS in case.channels and len(channels) == len(CHANNEL_LABELS) - 1:
-        parts.append("on every channel")
+        parts.append(_("on every channel"))
     elif ALL_CHANNELS in case.channels:
-        parts.append("all channels" + (f", most on {named}" if channels else ""))
+        parts.append(
+            _("all channels, most on %(channels)s") % {"channels": named}
+            if channels
+            else _("all channels")
+        )
     elif channels:
-        parts.append(f"on {named}")
-    if moment := _worst_moment(case):
-        parts.append(f"worst at '{moment}'")
+        parts.append(_("on %(channels)s") % {"channels": named})
+    if moment := facts.get("moment"):
+        parts.append(_("worst at '%(moment)s'") % {"moment": moment})
     return ", ".join(parts)
 
 
@@ -86,3 +138,34 @@ def _worst_moment(case: Case) -> str | None:
     count = "complaints" if case.metric == Metric.COMPLAINTS else "csat_low"
     hit = [r for r in rows if r[count]]
     return str(hit[0]["moment"].name) if hit else None
+
+
+# The engine's own notes, stored in English: read out in the reader's language.
+ENGINE_NOTES = [
+    gettext_noop("New data removed the evidence."),
+    gettext_noop("The divergence is back."),
+    gettext_noop("Late data removed every discovery this case rested on."),
+    gettext_noop("The divergence is back within eight weeks of the case closing."),
+]
+QUIET_NOTE = re.compile(r"Back within the limits for (\d+) complete weeks in a row\.")
+ESCALATED_NOTE = re.compile(r"The evidence is now (.+)\.")
+
+
+def engine_note(note: str) -> str:
+    if note in ENGINE_NOTES:
+        return _(note)
+    if match := QUIET_NOTE.fullmatch(note):
+        return _("Back within the limits for %(weeks)s complete weeks in a row.") % {
+            "weeks": match[1]
+        }
+    if match := ESCALATED_NOTE.fullmatch(note):
+        return _("The evidence is now %(level)s.") % {"level": _severity_word(match[1])}
+    return note
+
+
+def _severity_word(stored: str) -> str:
+    """A level as the engine wrote it (lower case, the site's language) in the reader's."""
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {str(label).lower(): value for value, label in Severity.choices}
+    value = values.get(stored)
+    return str(Severity(value).label).lower() if value else stored

@@ -21,11 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.events import emit
 from consistency import case_rules
-from consistency.case_words import case_summary, channel_order, priority_score
+from consistency.case_words import case_summary, channel_order, priority_score, summary_facts
 from consistency.discoveries import FIELDS, FlagRow, discoveries_mark
 from consistency.judging import RecomputeResult
 from consistency.models import (
@@ -215,7 +215,7 @@ def _unit_refresh(
                 action="escalated",
                 from_status=case.status,
                 to_status=case.status,
-                note=f"The evidence is now {case.get_severity_display().lower()}.",
+                note=_escalated_note(case),
                 notify_pending=True,
             )
         )
@@ -235,6 +235,12 @@ def _unit_refresh(
     return case
 
 
+def _escalated_note(case: Case) -> str:
+    """Stored in the site's language; the history reads it out in the reader's."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return f"The evidence is now {case.get_severity_display().lower()}."
+
+
 def _snapshot(case: Case) -> tuple[Any, ...]:
     return tuple(getattr(case, name) for name in SNAPSHOT)
 
@@ -242,7 +248,7 @@ def _snapshot(case: Case) -> tuple[Any, ...]:
 SNAPSHOT = [
     "status", "severity", "channels", "tests", "first_period", "last_period", "periods",
     "alarm_periods", "abs_z", "x", "n", "value", "target", "peer_value", "peer_group",
-    "cusum", "critical_moments", "rank", "summary",
+    "cusum", "critical_moments", "rank", "summary", "wording",
 ]  # fmt: skip
 WITHDRAWN = "Late data removed every discovery this case rested on."
 RELAPSED = "The divergence is back within eight weeks of the case closing."
@@ -296,7 +302,9 @@ def _evidence_apply(case: Case, rows: list[FlagRow], book: StandardBook) -> None
     if peers:
         case.peer_value, case.peer_group = peers[-1].centre, peers[-1].peer_group
     case.priority = priority_score(case)
-    case.summary = case_summary(case, weeks)
+    case.wording = summary_facts(case, weeks)
+    with translation.override(settings.LANGUAGE_CODE):  # the API's and the CSV's words
+        case.summary = case_summary(case, case.wording)
 
 
 # --- 3. resolving by itself -----------------------------------------------------------------

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils.formats import get_format
+from django.utils.translation import gettext as _
+
 from consistency.models import Metric
 from consistency.selectors import FunnelCurves, MetricCell
 
@@ -24,6 +27,13 @@ def _axis(**options: Any) -> dict[str, Any]:
     """An axis that widens the margins to fit its tick labels: the last date (tilted on a
     narrow chart) would otherwise be cut off at the right edge."""
     return {"automargin": True, **options}
+
+
+def _layout() -> dict[str, Any]:
+    """The common layout, with the active language's decimal and thousands separators for
+    the axes and hover labels (the figure's numbers themselves stay JSON numbers)."""
+    separators = get_format("DECIMAL_SEPARATOR") + get_format("THOUSAND_SEPARATOR")
+    return {**LAYOUT, "separators": separators}
 
 
 def _scale(value: float | None) -> float | None:
@@ -54,8 +64,8 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
     if curves is not None:
         n = curves.n
         for key, name, dash in (
-            ("95", "Standard 95 %", "dash"),
-            ("998", "Standard 99.8 %", "solid"),
+            ("95", _("Standard 95 %"), "dash"),
+            ("998", _("Standard 99.8 %"), "solid"),
         ):
             for side in ("lower", "upper"):
                 data.append(
@@ -76,7 +86,7 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
                 data.append(
                     {
                         **_line(
-                            "Peers 95 %",
+                            _("Peers 95 %"),
                             n,
                             [_scale(v) for v in curves.peers[f"{side}95"]],
                             "dot",
@@ -86,13 +96,15 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
                         "legendgroup": "peers",
                     }
                 )
-        data.append(_line("Target", [n[0], n[-1]], [_scale(curves.target)] * 2, "solid", "#14213d"))
+        data.append(
+            _line(_("Target"), [n[0], n[-1]], [_scale(curves.target)] * 2, "solid", "#14213d")
+        )
     shown = [c for c in cells if c.n]
     data.append(
         {
             "type": "scatter",
             "mode": "markers+text",
-            "name": "Branches",
+            "name": _("Branches"),
             "x": [c.n for c in shown],
             "y": [_scale(c.value) for c in shown],
             "text": [c.branch.code for c in shown],
@@ -111,8 +123,8 @@ def funnel_figure(cells: list[MetricCell], curves: FunnelCurves | None, metric: 
     return {
         "data": data,
         "layout": {
-            **LAYOUT,
-            "xaxis": _axis(title={"text": "Contacts (n)"}, type="log"),
+            **_layout(),
+            "xaxis": _axis(title={"text": _("Contacts (n)")}, type="log"),
             "yaxis": _axis(title={"text": _axis_title(metric)}),
         },
     }
@@ -127,15 +139,15 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
         return [_scale(p[key][side]) if p[key] else None for p in points]
 
     data = [
-        _line("99.8 % limit", x, limit("limits998", 0), "solid", "#c0392b"),
-        _line("95 % limit", x, limit("limits95", 0), "dash", "#b07800"),
-        _line("95 % limit (upper)", x, limit("limits95", 1), "dash", "#b07800"),
-        _line("99.8 % limit (upper)", x, limit("limits998", 1), "solid", "#c0392b"),
-        _line("Target", x, [_scale(p["target"]) for p in points], "dot", "#14213d"),
+        _line(_("Limit 99.8 %"), x, limit("limits998", 0), "solid", "#c0392b"),
+        _line(_("Limit 95 %"), x, limit("limits95", 0), "dash", "#b07800"),
+        _line(_("Limit 95 % (upper)"), x, limit("limits95", 1), "dash", "#b07800"),
+        _line(_("Limit 99.8 % (upper)"), x, limit("limits998", 1), "solid", "#c0392b"),
+        _line(_("Target"), x, [_scale(p["target"]) for p in points], "dot", "#14213d"),
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": "Branch",
+            "name": _("Branch"),
             "x": x,
             "y": [_scale(p["value"]) for p in points],
             "line": {"color": "#1f5fbf", "width": 2.5},
@@ -156,7 +168,7 @@ def trend_figure(points: list[dict[str, Any]], metric: str) -> dict:
     return {
         "data": data,
         "layout": {
-            **LAYOUT,
+            **_layout(),
             # One tick per period, labelled by its first day (a date axis would invent
             # hours between the weeks).
             "xaxis": _axis(type="category"),
@@ -173,7 +185,7 @@ def cusum_figure(chart: dict[str, Any]) -> dict:
     by_day = dict(zip(chart["days"], chart["value"], strict=True))
     return {
         "data": [
-            _line("Threshold h", days, chart["h"], "dash", "#c0392b"),
+            _line(_("Threshold h"), days, chart["h"], "dash", "#c0392b"),
             {
                 "type": "scatter",
                 "mode": "lines",
@@ -185,14 +197,14 @@ def cusum_figure(chart: dict[str, Any]) -> dict:
             {
                 "type": "scatter",
                 "mode": "markers",
-                "name": "Signal",
+                "name": _("Signal"),
                 "x": [d.isoformat() for d in signals],
                 "y": [round(by_day[d], 3) for d in signals],
                 "marker": {"size": 10, "symbol": "x", "color": "#c0392b"},
             },
         ],
         "layout": {
-            **LAYOUT,
+            **_layout(),
             "xaxis": _axis(),
             "yaxis": _axis(title={"text": "CUSUM"}, rangemode="tozero"),
             "height": 240,
@@ -206,16 +218,16 @@ def index_figure(rows: list[dict[str, Any]]) -> dict:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "Consistency index",
+                "name": _("Consistency index"),
                 "x": [r["period_start"].isoformat() for r in rows],
                 "y": [_scale(r["value"]) for r in rows],
                 "line": {"color": "#1f5fbf"},
             }
         ],
         "layout": {
-            **LAYOUT,
+            **_layout(),
             "xaxis": _axis(),
-            "yaxis": _axis(title={"text": "% of cells inside peer limits"}, range=[0, 100]),
+            "yaxis": _axis(title={"text": _("Cells inside the peer limits (%)")}, range=[0, 100]),
             "height": 240,
         },
     }

@@ -7,8 +7,11 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from branches.models import Branch, Region, Role, User
+from common.widgets import DayField
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
@@ -28,22 +31,22 @@ class PeriodForm(forms.Form):
     """Which period and channel a page shows; a region too where the page compares."""
 
     kind = forms.ChoiceField(
-        label="Period",
+        label=_("Period"),
         choices=[c for c in PeriodKind.choices if c[0] != PeriodKind.DAY],
         required=False,
     )
-    period = forms.DateField(
-        label="Starting",
+    period = DayField(
+        label=_("Starting"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Any day of the week or month; empty for the latest.",
+        help_text=_("Any day of the week or month; empty for the latest."),
     )
-    channel = forms.ChoiceField(choices=CHANNEL_SCOPES, required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=CHANNEL_SCOPES, required=False)
     region = forms.ModelChoiceField(
         queryset=Region.objects.none(),
+        label=_("Region"),
         required=False,
         to_field_name="code",
-        empty_label="All my branches",
+        empty_label=_("All my branches"),
     )
 
     def __init__(self, *args: Any, regions: QuerySet[Region] | None = None, **kwargs: Any):
@@ -70,7 +73,7 @@ class PeriodForm(forms.Form):
 
 
 class FunnelForm(PeriodForm):
-    metric = forms.ChoiceField(choices=Metric.choices, required=False)
+    metric = forms.ChoiceField(label=_("Metric"), choices=Metric.choices, required=False)
 
     field_order = ["metric", "kind", "period", "channel", "region"]
 
@@ -79,18 +82,30 @@ class FunnelForm(PeriodForm):
         return self.cleaned_data.get("metric") or Metric.RESPONSE
 
 
+ANY = pgettext_lazy("filter", "Any")
+
+
 class FlagFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(OPEN, "Open (not resolved)"), *FlagStatus.choices, ("", "Any")],
+        label=_("Status"),
+        choices=[(OPEN, _("Open (not resolved)")), *FlagStatus.choices, ("", ANY)],
         required=False,
     )
     severity = forms.ChoiceField(
-        label="Level", choices=[("", "Any"), *Severity.choices], required=False
+        label=_("Level"), choices=[("", ANY), *Severity.choices], required=False
     )
-    test = forms.ChoiceField(choices=[("", "Any"), *TestKind.choices], required=False)
-    metric = forms.ChoiceField(choices=[("", "Any"), *Metric.choices], required=False)
+    test = forms.ChoiceField(
+        label=_("Test"), choices=[("", ANY), *TestKind.choices], required=False
+    )
+    metric = forms.ChoiceField(
+        label=_("Metric"), choices=[("", ANY), *Metric.choices], required=False
+    )
     branch = forms.ModelChoiceField(
-        queryset=Branch.objects.none(), required=False, to_field_name="code", empty_label="Any"
+        queryset=Branch.objects.none(),
+        label=_("Branch"),
+        required=False,
+        to_field_name="code",
+        empty_label=ANY,
     )
 
     def __init__(self, *args: Any, branches: QuerySet[Branch], **kwargs: Any) -> None:
@@ -104,20 +119,27 @@ NO_PLAN, OVERDUE = "no_plan", "overdue"
 
 class CaseFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[(OPEN_CASES, "Open (any step)"), *CaseStatus.choices, ("", "Any")],
+        label=_("Status"),
+        choices=[(OPEN_CASES, _("Open (any step)")), *CaseStatus.choices, ("", ANY)],
         required=False,
     )
     severity = forms.ChoiceField(
-        label="Level", choices=[("", "Any"), *Severity.choices], required=False
+        label=_("Level"), choices=[("", ANY), *Severity.choices], required=False
     )
-    metric = forms.ChoiceField(choices=[("", "Any"), *Metric.choices], required=False)
+    metric = forms.ChoiceField(
+        label=_("Metric"), choices=[("", ANY), *Metric.choices], required=False
+    )
     branch = forms.ModelChoiceField(
-        queryset=Branch.objects.none(), required=False, to_field_name="code", empty_label="Any"
+        queryset=Branch.objects.none(),
+        label=_("Branch"),
+        required=False,
+        to_field_name="code",
+        empty_label=ANY,
     )
-    peer_group = forms.ChoiceField(label="Peer group", choices=[("", "Any")], required=False)
+    peer_group = forms.ChoiceField(label=_("Peer group"), choices=[("", ANY)], required=False)
     work = forms.ChoiceField(
-        label="Work",
-        choices=[("", "Any"), (NO_PLAN, "No plan yet"), (OVERDUE, "Plan overdue")],
+        label=pgettext_lazy("case filter", "Work"),
+        choices=[("", ANY), (NO_PLAN, _("No plan yet")), (OVERDUE, _("Plan overdue"))],
         required=False,
     )
 
@@ -125,22 +147,22 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches  # type: ignore[attr-defined]
         groups = sorted({g for g in branches.values_list("peer_group", flat=True) if g})
-        self.fields["peer_group"].choices = [("", "Any"), *((g, g) for g in groups)]  # type: ignore[attr-defined]
+        self.fields["peer_group"].choices = [("", ANY), *((g, g) for g in groups)]  # type: ignore[attr-defined]
 
 
 class NoteForm(forms.Form):
     note = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class PlanForm(NoteForm):
     owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), empty_label=None, to_field_name="username"
+        queryset=User.objects.none(), label=_("Owner"), empty_label=None, to_field_name="username"
     )
-    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = DayField(label=_("Due date"))
     plan = forms.CharField(
-        label="What will be done", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("What will be done"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def __init__(self, *args: Any, branch: Branch, **kwargs: Any) -> None:

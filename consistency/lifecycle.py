@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from branches.access import IntegrationPrincipal, branch_scope, is_manager
 from common.audit import current_audit
@@ -32,15 +33,15 @@ CASE_ACTIONS: dict[str, tuple[frozenset[str], str]] = {
 def _plan_errors(case: Case, owner: Any, due_date: date | None, plan: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not plan.strip():
-        errors["plan"] = ["Describe the action plan."]
+        errors["plan"] = [_("Describe the action plan.")]
     if owner is None:
-        errors["owner"] = ["Name who owns the plan."]
+        errors["owner"] = [_("Name who owns the plan.")]
     elif not branch_scope(owner).allows(case.branch_id):
-        errors["owner"] = ["The owner must be able to see this branch."]
+        errors["owner"] = [_("The owner must be able to see this branch.")]
     if due_date is None:
-        errors["due_date"] = ["Give a due date."]
+        errors["due_date"] = [_("Give a due date.")]
     elif due_date < timezone.localdate():
-        errors["due_date"] = ["The due date is in the past."]
+        errors["due_date"] = [_("The due date is in the past.")]
     return errors
 
 
@@ -57,24 +58,28 @@ def case_transition(
     """Take one step of the case's lifecycle (CASE_ACTIONS). Managers who may write at the
     case's branch may; API keys may not."""
     if not is_manager(actor) or isinstance(actor, IntegrationPrincipal):
-        raise PermissionDenied("Only managers work cases.")
+        raise PermissionDenied(_("Only managers work cases."))
     if not branch_scope(actor, for_write=True).allows(case.branch_id):
-        raise PermissionDenied("This case is outside your branches.")
+        raise PermissionDenied(_("This case is outside your branches."))
     if action not in CASE_ACTIONS:
-        raise ValidationError({"action": [f"Unknown action '{action}'."]})
+        raise ValidationError({"action": [_("Unknown action '%(action)s'.") % {"action": action}]})
     allowed_from, to_status = CASE_ACTIONS[action]
     errors = _plan_errors(case, owner, due_date, plan) if action == "plan" else {}
     if action in {"resolve", "note"} and not note.strip():
-        errors["note"] = ["Say what was done." if action == "resolve" else "Write the note."]
+        errors["note"] = [_("Say what was done.") if action == "resolve" else _("Write the note.")]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
         if case.status not in allowed_from:
+            message = _("A case that is %(status)s cannot be sent to '%(action)s'.")
             raise ValidationError(
-                {"status": [f"A case that is {case.get_status_display().lower()} cannot be "
-                            f"sent to '{action}'."]}
-            )  # fmt: skip
+                {
+                    "status": [
+                        message % {"status": case.get_status_display().lower(), "action": action}
+                    ]
+                }
+            )
         previous = case.status
         now = timezone.now()
         if action == "plan":
@@ -111,5 +116,12 @@ def cases_acknowledge(*, actor: Any, cases: Sequence[Case]) -> tuple[list[Case],
             moved.append(case_transition(actor=actor, case=case, action="acknowledge"))
         except (ValidationError, PermissionDenied) as error:
             message = error.messages[0] if isinstance(error, ValidationError) else str(error)
-            problems.append(f"{case.branch.code} {case.get_metric_display()}: {message}")
+            problems.append(
+                _("%(code)s %(metric)s: %(problem)s")
+                % {
+                    "code": case.branch.code,
+                    "metric": case.get_metric_display(),
+                    "problem": message,
+                }
+            )
     return moved, problems

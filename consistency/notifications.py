@@ -12,17 +12,52 @@ from django.conf import settings
 from django.core import mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from branches.models import Branch, Role, User
+from consistency.case_words import case_sentence, engine_note
 from consistency.models import Case, CaseEvent, CaseStatus
 
 logger = logging.getLogger(__name__)
 SUBJECTS = {
-    "opened": "New case",
-    "escalated": "Case escalated to alarm",
-    "reopened": "Case reopened (relapse)",
+    "opened": gettext_lazy("New case"),
+    "escalated": gettext_lazy("Case escalated to alarm"),
+    "reopened": gettext_lazy("Case reopened (relapse)"),
 }
+
+
+def language_of(user: User) -> str:
+    """The language a user reads e-mails in: their own, else the site's."""
+    return user.language or settings.LANGUAGE_CODE
+
+
+def by_language(users: list[User]) -> dict[str, list[str]]:
+    """Recipients' addresses grouped by their language (one e-mail per language)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for user in users:
+        groups[language_of(user)].append(user.email)
+    return groups
+
+
+def _case_message(event: CaseEvent, to: list[str]) -> mail.EmailMessage:
+    """An event's e-mail in the active language."""
+    case = event.case
+    what = SUBJECTS.get(event.action, _("Case"))
+    subject = _("[Branch CRM] %(what)s: %(code)s %(metric)s") % {
+        "what": what,
+        "code": case.branch.code,
+        "metric": case.get_metric_display(),
+    }
+    note = engine_note(event.note) if event.actor_id is None else event.note
+    body = _("%(summary)s.\n\nStatus: %(status)s. %(note)s\n\nOpen the case: %(link)s\n") % {
+        "summary": case_sentence(case),
+        "status": case.get_status_display(),
+        "note": note,
+        "link": case_link(case),
+    }
+    return mail.EmailMessage(subject, body, to=to)
 
 
 def case_link(case: Case) -> str:
@@ -64,22 +99,41 @@ def case_events_notify() -> int:
     sent. A mail server that fails is logged: the case is on the managers' pages anyway."""
     sent = 0
     for event in _claim():
-        case = event.case
-        recipients = [u.email for u in managers_of(case.branch)]
-        if not recipients:
-            continue
-        what = SUBJECTS.get(event.action, "Case")
-        subject = f"[Branch CRM] {what}: {case.branch.code} {case.get_metric_display()}"
-        body = (
-            f"{case.summary}.\n\n"
-            f"Status: {case.get_status_display()}. {event.note}\n\n"
-            f"Open the case: {case_link(case)}\n"
-        )
-        try:
-            sent += mail.EmailMessage(subject, body, to=recipients).send()
-        except Exception:  # claimed already: say so, do not send twice
-            logger.exception("Sending the e-mail of case event %s failed", event.pk)
+        for language, recipients in by_language(managers_of(event.case.branch)).items():
+            with translation.override(language):
+                message = _case_message(event, recipients)
+            try:
+                sent += message.send()
+            except Exception:  # claimed already: say so, do not send twice
+                logger.exception("Sending the e-mail of case event %s failed", event.pk)
     return sent
+
+
+def _digest(manager: User, mine: list[Case], gone: list[Case]) -> mail.EmailMessage:
+    """A regional manager's week, in the active language."""
+    unplanned = sorted((c for c in mine if not c.plan), key=lambda c: c.opened_at)
+    lines = [
+        ngettext(
+            "%(count)s open case in your branches:",
+            "%(count)s open cases in your branches:",
+            len(mine),
+        )
+        % {"count": len(mine)}
+    ]
+    lines += [f"- {case_sentence(c)} ({c.get_status_display()}) {case_link(c)}" for c in mine[:20]]
+    if unplanned:
+        oldest = unplanned[0]
+        since = formats.date_format(timezone.localtime(oldest.opened_at))
+        lines += [
+            "",
+            _("Oldest without a plan, open since %(day)s:") % {"day": since},
+            f"- {case_sentence(oldest)} {case_link(oldest)}",
+        ]
+    if gone:
+        lines += ["", _("Resolved by themselves this week (back within the limits):")]
+        lines += [f"- {c.branch.code} {c.get_metric_display()}" for c in gone]
+    subject = _("[Branch CRM] Your cases this week: %(count)s open") % {"count": len(mine)}
+    return mail.EmailMessage(subject, "\n".join(lines) + "\n", to=[manager.email])
 
 
 def cases_weekly_digest(*, now: datetime | None = None) -> int:
@@ -120,21 +174,8 @@ def cases_weekly_digest(*, now: datetime | None = None) -> int:
         gone = [c for r in regions for c in quiet_by_region.get(r, [])]
         if not mine and not gone:
             continue
-        unplanned = sorted((c for c in mine if not c.plan), key=lambda c: c.opened_at)
-        lines = [f"{len(mine)} open case(s) in your branches:"]
-        lines += [f"- {c.summary} ({c.get_status_display()}) {case_link(c)}" for c in mine[:20]]
-        if unplanned:
-            oldest = unplanned[0]
-            lines += [
-                "",
-                f"Oldest without a plan, open since {oldest.opened_at:%d %b %Y}:",
-                f"- {oldest.summary} {case_link(oldest)}",
-            ]
-        if gone:
-            lines += ["", "Resolved by themselves this week (back within the limits):"]
-            lines += [f"- {c.branch.code} {c.get_metric_display()}" for c in gone]
-        subject = f"[Branch CRM] Your cases this week: {len(mine)} open"
-        messages.append(mail.EmailMessage(subject, "\n".join(lines) + "\n", to=[manager.email]))
+        with translation.override(language_of(manager)):
+            messages.append(_digest(manager, mine, gone))
     if not messages:
         return 0
     try:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from branches.access import branch_scope, regions_visible_to
 from branches.models import Branch
@@ -93,7 +94,7 @@ def comparison_view(request: HttpRequest) -> HttpResponseBase:
     regions = regions_visible_to(request.user)
     form = PeriodForm(request.GET, regions=regions)
     if not form.is_valid():
-        return _bad_request(request, form, "Comparison")
+        return _bad_request(request, form, _("Comparison"))
     kind = form.chosen_kind
     region = _default_region(request, form)
     period_start = form.period_start(latest_period(kind))
@@ -143,7 +144,7 @@ def funnel_view(request: HttpRequest) -> HttpResponseBase:
     regions = regions_visible_to(request.user)
     form = FunnelForm(request.GET, regions=regions)
     if not form.is_valid():
-        return _bad_request(request, form, "Funnel plot")
+        return _bad_request(request, form, _("Funnel plot"))
     kind, metric, channel = form.chosen_kind, form.chosen_metric, form.chosen_channel
     region = _default_region(request, form)
     period_start = form.period_start(latest_period(kind))
@@ -237,7 +238,7 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
     branch = _branch_or_404(request, code)
     form = PeriodForm(request.GET)
     if not form.is_valid():
-        return _bad_request(request, form, f"Branch {branch.code}")
+        return _bad_request(request, form, _("Branch %(code)s") % {"code": branch.code})
     kind, channel = form.chosen_kind, form.chosen_channel
     period_start = form.period_start(latest_period(kind))
     moments = moment_breakdown(branch=branch, kind=kind, period_start=period_start)
@@ -328,7 +329,7 @@ def flag_queue_view(request: HttpRequest) -> HttpResponseBase:
     data.setdefault("status", OPEN)
     form = FlagFilterForm(data, branches=branches)
     if not form.is_valid():
-        return _bad_request(request, form, "Flags")
+        return _bad_request(request, form, _("Flags"))
     flags = flag_queue(actor=request.user)
     wanted = form.cleaned_data
     if wanted["status"] == OPEN:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
+from common.widgets import DayTimeField
 from customers.models import Channel, Customer
 from interactions.models import Direction, Moment, Outcome
 
@@ -52,12 +53,13 @@ class InteractionLogForm(BranchFormMixin, forms.Form):
     branch = forms.ModelChoiceField(
         queryset=Branch.objects.none(), empty_label=None, label=_("Branch")
     )
-    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.INBOUND)
-    occurred_at = forms.DateTimeField(
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=Direction.choices, initial=Direction.INBOUND
+    )
+    occurred_at = DayTimeField(
         label=_("Started at"),
         required=False,
         help_text=_("In the branch's local time; leave empty for now."),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     wait_seconds = forms.IntegerField(
         label=_("Wait (seconds)"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from common.audit import AuditStamp
@@ -13,23 +14,23 @@ from consistency.models.measures import CHANNEL_SCOPES, Metric, PeriodKind
 
 class TestKind(models.TextChoices):
     __test__ = False  # a choice list, not a pytest test class
-    STANDARD = "standard", "Against the standard"
-    PEERS = "peers", "Against peers"
-    CUSUM = "cusum", "Drift (CUSUM)"
+    STANDARD = "standard", _("Against the standard")
+    PEERS = "peers", _("Against peers")
+    CUSUM = "cusum", _("Drift (CUSUM)")
 
 
 class Severity(models.TextChoices):
-    WARNING = "warning", "Warning (95 %)"
-    ALARM = "alarm", "Alarm (99.8 %)"
-    SIGNAL = "signal", "CUSUM signal"
+    WARNING = "warning", _("Warning (95 %)")
+    ALARM = "alarm", _("Alarm (99.8 %)")
+    SIGNAL = "signal", _("CUSUM signal")
 
 
 class FlagStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    ACTION_PLANNED = "action_planned", "Action planned"
-    RESOLVED = "resolved", "Resolved"
-    CLEARED = "cleared", "Cleared (evidence gone)"
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    ACTION_PLANNED = "action_planned", _("Action planned")
+    RESOLVED = "resolved", _("Resolved")
+    CLEARED = "cleared", _("Cleared (evidence gone)")
 
 
 class Flag(models.Model):
@@ -38,49 +39,73 @@ class Flag(models.Model):
 
     CLOSED = frozenset({FlagStatus.RESOLVED, FlagStatus.CLEARED})  # nothing left to do
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="flags")
-    metric = models.CharField(max_length=32, choices=Metric.choices)
-    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
-    kind = models.CharField(max_length=8, choices=PeriodKind.choices, default=PeriodKind.WEEK)
-    period_start = models.DateField()
-    test = models.CharField(max_length=8, choices=TestKind.choices)
-    severity = models.CharField(max_length=8, choices=Severity.choices)
-    status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="flags", verbose_name=_("branch")
+    )
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=CHANNEL_SCOPES)
+    kind = models.CharField(
+        _("period"), max_length=8, choices=PeriodKind.choices, default=PeriodKind.WEEK
+    )
+    period_start = models.DateField(_("period start"))
+    test = models.CharField(_("test"), max_length=8, choices=TestKind.choices)
+    severity = models.CharField(_("level"), max_length=8, choices=Severity.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN
+    )
     # Evidence: the cell and what it was judged against.
-    x = models.IntegerField()
-    n = models.PositiveIntegerField()
-    value = models.FloatField()
-    centre = models.FloatField(help_text="The target (standard), pooled chain value (peers).")
-    lower95 = models.FloatField(null=True)
-    upper95 = models.FloatField(null=True)
-    lower998 = models.FloatField(null=True)
-    upper998 = models.FloatField(null=True)
-    z = models.FloatField(null=True)
-    abs_z = models.FloatField(default=0.0)
-    cusum = models.FloatField(null=True, help_text="CUSUM value when it signalled.")
+    x = models.IntegerField("x")
+    n = models.PositiveIntegerField("n")
+    value = models.FloatField(_("value"))
+    centre = models.FloatField(
+        _("centre"), help_text=_("The target (standard), pooled chain value (peers).")
+    )
+    lower95 = models.FloatField(_("lower limit (95 %)"), null=True)
+    upper95 = models.FloatField(_("upper limit (95 %)"), null=True)
+    lower998 = models.FloatField(_("lower limit (99.8 %)"), null=True)
+    upper998 = models.FloatField(_("upper limit (99.8 %)"), null=True)
+    z = models.FloatField("z", null=True)
+    abs_z = models.FloatField("|z|", default=0.0)
+    cusum = models.FloatField("CUSUM", null=True, help_text=_("CUSUM value when it signalled."))
     critical_moments = models.PositiveIntegerField(
-        default=0, help_text="Complaints or low CSAT at critical moments of truth in the period."
+        _("failures at critical moments"),
+        default=0,
+        help_text=_("Complaints or low CSAT at critical moments of truth in the period."),
     )
     # Lifecycle.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner"),
     )
-    due_date = models.DateField(null=True, blank=True)
-    plan = models.TextField(blank=True, default="")
-    opened_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    plan = models.TextField(_("plan"), blank=True, default="")
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Multiple testing (consistency.case_rules): the flag's one-sided p-value, and whether
     # it survived the false-discovery-rate control of its period (it then opens a case).
-    p_value = models.FloatField(null=True, blank=True)
-    discovery = models.BooleanField(default=False)
+    p_value = models.FloatField(_("p-value"), null=True, blank=True)
+    discovery = models.BooleanField(_("opens a case"), default=False)
     signals = models.PositiveSmallIntegerField(
-        default=0, help_text="CUSUM: how many times the chart signalled that week."
+        _("signals"), default=0, help_text=_("CUSUM: how many times the chart signalled that week.")
     )
     peer_group = models.CharField(
-        max_length=32, blank=True, default="", help_text="Peers: the group pooled; empty: chain."
+        _("peer group"),
+        max_length=32,
+        blank=True,
+        default="",
+        help_text=_("Peers: the group pooled; empty: chain."),
     )
     case = models.ForeignKey(
-        "consistency.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="flags"
+        "consistency.Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flags",
+        verbose_name=_("case"),
     )
 
     class Meta:
@@ -94,6 +119,8 @@ class Flag(models.Model):
             models.Index(fields=["status", "kind", "period_start"], name="flag_queue_idx"),
             models.Index(fields=["updated_at", "id"], name="flag_sync_idx"),
         ]
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
 
     def __str__(self) -> str:
         return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
@@ -103,18 +130,27 @@ class FlagEvent(AuditStamp):
     """Who did what to a flag, when and from where (the engine's own updates have no actor
     and come from the system)."""
 
-    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    flag = models.ForeignKey(
+        Flag, on_delete=models.CASCADE, related_name="events", verbose_name=_("flag")
     )
-    action = models.CharField(max_length=32)
-    from_status = models.CharField(max_length=16, blank=True, default="")
-    to_status = models.CharField(max_length=16, blank=True, default="")
-    note = models.TextField(blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    action = models.CharField(_("action"), max_length=32)
+    from_status = models.CharField(_("from status"), max_length=16, blank=True, default="")
+    to_status = models.CharField(_("to status"), max_length=16, blank=True, default="")
+    note = models.TextField(_("note"), blank=True, default="")
+    at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = _("flag event")
+        verbose_name_plural = _("flag events")
 
     def __str__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords  # type: ignore[import-untyped]
 
 from branches.models import Branch
@@ -16,12 +17,12 @@ from customers.models import Channel
 
 
 class Metric(models.TextChoices):
-    RESPONSE = "response_within_standard", "Response within standard"
-    RESOLUTION = "first_contact_resolution", "First-contact resolution"
-    ABANDONMENT = "abandonment_rate", "Abandonment rate"
-    COMPLAINTS = "complaint_rate", "Complaint rate"
-    CSAT = "csat_satisfied", "CSAT satisfied (4-5)"
-    NPS = "nps", "Net promoter score"
+    RESPONSE = "response_within_standard", _("Response within standard")
+    RESOLUTION = "first_contact_resolution", _("First-contact resolution")
+    ABANDONMENT = "abandonment_rate", _("Abandonment rate")
+    COMPLAINTS = "complaint_rate", _("Complaint rate")
+    CSAT = "csat_satisfied", _("CSAT satisfied (4-5)")
+    NPS = "nps", _("Net promoter score")
 
 
 ALL_CHANNELS = "all"
@@ -30,51 +31,67 @@ LOW_CSAT = 3
 
 
 # A cell is one channel of the chain's own list, or all of them together.
-CHANNEL_SCOPES = [(ALL_CHANNELS, "All channels"), *Channel.choices]
+CHANNEL_SCOPES = [(ALL_CHANNELS, _("All channels")), *Channel.choices]
+
+
+# How a target is judged: which side of it is bad (the values are stats.Direction's).
+DIRECTION_LABELS = {
+    "at_least": pgettext_lazy("target direction", "at least"),
+    "at_most": pgettext_lazy("target direction", "at most"),
+}
+DIRECTIONS = [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]
 
 
 class PeriodKind(models.TextChoices):
-    DAY = "day", "Day"
-    WEEK = "week", "ISO week"
-    MONTH = "month", "Month"
+    DAY = "day", _("Day")
+    WEEK = "week", _("ISO week")
+    MONTH = "month", _("Month")
 
 
 class Standard(models.Model):
     """One version of the chain-wide standard, in force from ``effective_from`` until the
     next version's date. A period is judged by the version in force on its first day."""
 
-    name = models.CharField(max_length=120)
-    effective_from = models.DateField(unique=True)
-    notes = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    effective_from = models.DateField(_("effective from"), unique=True)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     history = HistoricalRecords(bases=[AuditStamp])
 
     class Meta:
         ordering = ["-effective_from"]
+        verbose_name = _("standard")
+        verbose_name_plural = _("standards")
 
     def __str__(self) -> str:
-        return f"{self.name} (from {self.effective_from})"
+        return _("%(name)s (from %(day)s)") % {"name": self.name, "day": self.effective_from}
 
 
 class Target(models.Model):
-    standard = models.ForeignKey(Standard, on_delete=models.CASCADE, related_name="targets")
-    metric = models.CharField(max_length=32, choices=Metric.choices)
-    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
-    target = models.FloatField(help_text="A share (0.8 = 80 %); for NPS, -1 to 1 (0.3 = +30).")
-    direction = models.CharField(
-        max_length=8,
-        choices=[(d.value, d.value.replace("_", " ")) for d in Direction],
+    standard = models.ForeignKey(
+        Standard, on_delete=models.CASCADE, related_name="targets", verbose_name=_("standard")
     )
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=CHANNEL_SCOPES)
+    target = models.FloatField(
+        _("target"), help_text=_("A share (0.8 = 80 %); for NPS, -1 to 1 (0.3 = +30).")
+    )
+    direction = models.CharField(_("direction"), max_length=8, choices=DIRECTIONS)
     min_n = models.PositiveIntegerField(
-        default=20, help_text="Below this many contacts a cell reads 'insufficient data'."
+        _("minimum n"),
+        default=20,
+        help_text=_("Below this many contacts a cell reads 'insufficient data'."),
     )
     threshold_seconds = models.PositiveIntegerField(
+        _("threshold (seconds)"),
         null=True,
         blank=True,
-        help_text="Response metric only: the longest wait that still meets the standard.",
+        help_text=_("Response metric only: the longest wait that still meets the standard."),
     )
     cusum_h = models.FloatField(
-        default=4.0, help_text="CUSUM decision threshold (see benchmarks/cusum_calibration.py)."
+        _("CUSUM threshold h"),
+        default=4.0,
+        help_text=_("CUSUM decision threshold (see benchmarks/cusum_calibration.py)."),
     )
     history = HistoricalRecords(bases=[AuditStamp])
 
@@ -88,10 +105,12 @@ class Target(models.Model):
                 condition=Q(metric="nps", target__gte=-1, target__lte=1)
                 | (~Q(metric="nps") & Q(target__gte=0, target__lte=1)),
                 name="target_value_in_range",
-                violation_error_message="A target is a share from 0 to 1 (NPS: -1 to 1).",
+                violation_error_message=_("A target is a share from 0 to 1 (NPS: -1 to 1)."),
             ),
             models.CheckConstraint(condition=Q(cusum_h__gt=0), name="target_cusum_h_positive"),
         ]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
 
     def __str__(self) -> str:
         return f"{self.metric} / {self.channel}"
@@ -103,27 +122,33 @@ class Rollup(models.Model):
 
     # Derived data rebuilt in bulk: no database-level foreign key to check row by row.
     branch = models.ForeignKey(
-        Branch, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Branch,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("branch"),
     )
-    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
-    period_start = models.DateField()
-    channel = models.CharField(max_length=16, choices=CHANNEL_SCOPES)
-    contacts = models.PositiveIntegerField(default=0)
-    not_abandoned = models.PositiveIntegerField(default=0)
+    kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    channel = models.CharField(_("channel"), max_length=16, choices=CHANNEL_SCOPES)
+    contacts = models.PositiveIntegerField(_("contacts"), default=0)
+    not_abandoned = models.PositiveIntegerField(_("not abandoned"), default=0)
     # Abandonment is measured where a customer can hang up or walk out: not e-mail.
-    abandonable = models.PositiveIntegerField(default=0)
-    abandoned = models.PositiveIntegerField(default=0)
-    resolved = models.PositiveIntegerField(default=0)
-    complaints = models.PositiveIntegerField(default=0)
-    response_n = models.PositiveIntegerField(default=0)
-    response_ok = models.PositiveIntegerField(default=0)
-    csat_n = models.PositiveIntegerField(default=0)
-    csat_ok = models.PositiveIntegerField(default=0)
-    nps_n = models.PositiveIntegerField(default=0)
-    promoters = models.PositiveIntegerField(default=0)
-    detractors = models.PositiveIntegerField(default=0)
+    abandonable = models.PositiveIntegerField(_("abandonable"), default=0)
+    abandoned = models.PositiveIntegerField(_("abandoned"), default=0)
+    resolved = models.PositiveIntegerField(_("resolved"), default=0)
+    complaints = models.PositiveIntegerField(_("complaints"), default=0)
+    response_n = models.PositiveIntegerField(_("responses timed"), default=0)
+    response_ok = models.PositiveIntegerField(_("responses within standard"), default=0)
+    csat_n = models.PositiveIntegerField(_("CSAT answers"), default=0)
+    csat_ok = models.PositiveIntegerField(_("CSAT satisfied"), default=0)
+    nps_n = models.PositiveIntegerField(_("NPS answers"), default=0)
+    promoters = models.PositiveIntegerField(_("promoters"), default=0)
+    detractors = models.PositiveIntegerField(_("detractors"), default=0)
     critical_failures = models.PositiveIntegerField(
-        default=0, help_text="Complaints or low CSAT at critical moments of truth."
+        _("critical failures"),
+        default=0,
+        help_text=_("Complaints or low CSAT at critical moments of truth."),
     )
 
     class Meta:
@@ -135,6 +160,8 @@ class Rollup(models.Model):
         indexes = [
             models.Index(fields=["branch", "kind", "period_start"], name="rollup_branch_idx")
         ]
+        verbose_name = _("rollup")
+        verbose_name_plural = _("rollups")
 
     def __str__(self) -> str:
         return f"{self.branch_id} {self.kind} {self.period_start} {self.channel}"
@@ -180,12 +207,16 @@ def metric_cell(metric: str, counts: dict[str, int]) -> Cell:
 class DirtyDay(models.Model):
     """A branch-day whose rollups are out of date (a write, edit, delete or late arrival)."""
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    marked_at = models.DateTimeField(default=timezone.now)
+    branch = models.ForeignKey(
+        Branch, on_delete=models.CASCADE, related_name="+", verbose_name=_("branch")
+    )
+    day = models.DateField(_("day"))
+    marked_at = models.DateTimeField(_("marked at"), default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["branch", "day"], name="dirty_day_unique")]
+        verbose_name = _("day to recompute")
+        verbose_name_plural = _("days to recompute")
 
     def __str__(self) -> str:
         return f"{self.branch_id} {self.day}"
@@ -194,14 +225,14 @@ class DirtyDay(models.Model):
 class ConsistencyIndex(models.Model):
     """The share of (branch, metric) cells inside the peer 95 % limits in one period."""
 
-    kind = models.CharField(max_length=8, choices=PeriodKind.choices)
-    period_start = models.DateField()
-    inside = models.PositiveIntegerField()
-    cells = models.PositiveIntegerField()
+    kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    inside = models.PositiveIntegerField(_("cells inside the limits"))
+    cells = models.PositiveIntegerField(_("cells"))
     # The period's family for the false-discovery-rate control: tests made (cells with
     # enough data, per test) and CUSUM charts run.
-    tests = models.PositiveIntegerField(default=0)
-    charts = models.PositiveIntegerField(default=0)
+    tests = models.PositiveIntegerField(_("tests"), default=0)
+    charts = models.PositiveIntegerField(_("CUSUM charts"), default=0)
 
     class Meta:
         constraints = [
