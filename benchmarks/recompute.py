@@ -1,4 +1,4 @@
-"""Consistency recompute at chain scale: bare aggregate vs full recompute vs one dirty week.
+"""Consistency recompute at chain scale against a plain GROUP BY, and one dirty week.
 
 Usage, on a PostgreSQL database already seeded at the size to measure, e.g.
 
@@ -8,14 +8,17 @@ Usage, on a PostgreSQL database already seeded at the size to measure, e.g.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench10m \\
         .venv/bin/python benchmarks/recompute.py
 
-Prints, in one run: the time of the bare SQL aggregate the rollups are built from (the
-same GROUP BY, nothing written), a full recompute (rollups, flags, CUSUM charts, index),
-the incremental recompute of one dirty branch-week, and the process's peak memory after
-each step. The full recompute runs as a first build into empty tables (every row
-written), then three times over its own result (what a scheduled or post-change
-recompute does: only what differs is written); the bare aggregate runs three times too,
-and the goals are judged on medians, since a shared machine's speed varies. Its rollups
-and flags replace the database's own.
+Prints, in one run: the honest limit, a plain sequential GROUP BY of interactions by
+branch, day and channel counting rows only; the rollups' own aggregate (every count, on
+each branch's local day, nothing written); a full recompute (rollups, flags, CUSUM
+charts, cases, index) with each phase's time; the incremental recompute of one dirty
+branch-week; and the process's peak memory. The full recompute runs as a first build
+into empty tables (every row written), then three times over its own result (what a
+scheduled or post-change recompute does: only what differs is written); each aggregate
+runs three times too, with the recompute's session settings, and the goals (full
+recompute, first build included, within 2x the plain GROUP BY; moonshot 1.2x; one dirty
+week within 1 s) are judged on medians, since a shared machine's speed varies. Its
+rollups and flags replace the database's own.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ import os
 import resource
 import sys
 import time
-from collections import defaultdict
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,40 +66,46 @@ def main() -> int:
         Rollup,
     )
     from consistency.recompute import consistency_recompute, dirty_days_recompute
-    from consistency.rollups import STAGE_WORK_MEM, DayRange, _day_counts, week_start
+    from consistency.rollups import STAGE_SETTINGS, DayRange, _day_counts, week_start
     from interactions.models import Interaction
 
     interactions = Interaction.objects.count()
     branches = Branch.objects.count()
     print(f"{interactions:,} interactions, {branches:,} branches; peak {peak_mib():.0f} MiB")
 
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for pk, zone in Branch.objects.values_list("pk", "timezone"):
-        by_zone[zone].append(pk)
     # Every count is summed, so PostgreSQL cannot skip computing any of them.
     every_count = " + ".join(f"SUM(agg.{c})" for c in COUNT_COLUMNS)
+    table = Interaction._meta.db_table
 
-    def bare_aggregate() -> tuple[float, int]:
+    def timed(sql: str, params: Sequence[Any] = ()) -> tuple[float, int]:
         began = time.perf_counter()
-        groups = 0
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
-            for zone, ids in by_zone.items():
-                sql, params = _day_counts(DayRange(zone, tuple(ids))).query.sql_with_params()
-                cursor.execute(
-                    f"SELECT count(*), {every_count} FROM ({sql}) agg",  # noqa: S608
-                    params,
-                )
-                groups += cursor.fetchone()[0]
+            for name, value in STAGE_SETTINGS.items():  # the recompute's own settings
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+            cursor.execute(sql, params)
+            groups = cursor.fetchone()[0]
         return time.perf_counter() - began, groups
 
-    # This machine's speed varies from minute to minute: the median of three runs.
-    runs = [bare_aggregate() for _ in range(RUNS)]
-    bare, groups = sorted(runs)[RUNS // 2]
-    each = ", ".join(f"{seconds:.1f}" for seconds, _ in runs)
-    print(
-        f"bare aggregate (branch x local day x channel): {bare:6.1f} s median ({each}), "
-        f"{groups:,} groups"
+    def median_of_runs(title: str, sql: str, params: Sequence[Any] = ()) -> tuple[float, int]:
+        # This machine's speed varies from minute to minute: the median of three runs.
+        runs = [timed(sql, params) for _ in range(RUNS)]
+        seconds, groups = sorted(runs)[RUNS // 2]
+        each = ", ".join(f"{took:.1f}" for took, _ in runs)
+        print(f"{title}: {seconds:6.1f} s median ({each}), {groups:,} groups")
+        return seconds, groups
+
+    # The honest limit: one sequential pass grouping by branch, day and channel, counting
+    # nothing but rows, with the same session settings.
+    plain, _ = median_of_runs(
+        "plain GROUP BY branch, day, channel (the limit)",
+        f"SELECT count(*) FROM (SELECT branch_id, CAST(occurred_at AS date), channel, "  # noqa: S608
+        f"count(*) FROM {table} GROUP BY 1, 2, 3) agg",
+    )
+    sql, params = _day_counts(DayRange())
+    bare, _ = median_of_runs(
+        "the rollups' own aggregate (every count, local days, nothing written)",
+        f"SELECT count(*), {every_count} FROM ({sql}) agg",  # noqa: S608
+        params,
     )
 
     def full_recompute(title: str) -> float:
@@ -111,7 +121,7 @@ def main() -> int:
         result = consistency_recompute(progress=progress)
         seconds = time.perf_counter() - began
         print(
-            f"{title}: {seconds:6.1f} s  ({seconds / bare:.2f}x the bare aggregate; "
+            f"{title}: {seconds:6.1f} s  ({seconds / plain:.2f}x the plain GROUP BY; "
             f"{Rollup.objects.count():,} rollups, {Flag.objects.count():,} flags, "
             f"{result.periods} weeks); peak {peak_mib():.0f} MiB"
         )
@@ -137,7 +147,10 @@ def main() -> int:
         full_recompute(f"full recompute, over its own rollups #{i + 1}") for i in range(RUNS)
     )
     full = rebuilds[RUNS // 2]
-    print(f"full recompute over its own rollups: {full:6.1f} s median, {full / bare:.2f}x")
+    print(
+        f"full recompute over its own rollups: {full:6.1f} s median, {full / plain:.2f}x the "
+        f"plain GROUP BY ({full / bare:.2f}x the rollups' own aggregate)"
+    )
 
     latest = Interaction.objects.latest("occurred_at")
     day = latest.occurred_at.date() - timedelta(days=7)
@@ -151,8 +164,9 @@ def main() -> int:
         f"peak {peak_mib():.0f} MiB"
     )
     print(
-        f"goals: full <= 2x bare -> {'met' if full <= 2 * bare else 'NOT met'} "
-        f"(first build: {'met' if first <= 2 * bare else 'NOT met'}); "
+        f"goals: full <= 2x the plain GROUP BY -> {'met' if full <= 2 * plain else 'NOT met'} "
+        f"(first build {first / plain:.2f}x: {'met' if first <= 2 * plain else 'NOT met'}; "
+        f"moonshot 1.2x: {'met' if max(first, full) <= 1.2 * plain else 'NOT met'}); "
         f"incremental <= 1 s -> {'met' if incremental <= 1 else 'NOT met'}"
     )
     return 0

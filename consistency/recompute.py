@@ -38,22 +38,19 @@ def consistency_recompute(
     branches = Branch.objects.all()
     if branch_ids is not None:
         branches = branches.filter(pk__in=branch_ids)
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for pk, zone in branches.values_list("pk", "timezone"):
-        by_zone[zone].append(pk)
+    all_ids = list(branches.order_by("pk").values_list("pk", flat=True))
     started = timezone.now()
-    result = RecomputeResult(branches=sum(len(ids) for ids in by_zone.values()))
+    result = RecomputeResult(branches=len(all_ids))
     with transaction.atomic():
-        for done, (zone, ids) in enumerate(sorted(by_zone.items()), start=1):
-            rollups_rebuild(DayRange(zone, tuple(ids), since, None))
-            progress("rollups", done, len(by_zone))
+        # Every branch at once: one pass over interactions, read sequentially.
+        rollups_rebuild(DayRange(None if branch_ids is None else tuple(all_ids), since, None))
+        progress("rollups", 1, 1)
         weeks = Rollup.objects.filter(kind=PeriodKind.WEEK)
         if since is not None:
             weeks = weeks.filter(period_start__gte=week_start(since))
         book = StandardBook()
         periods = sorted(set(weeks.values_list("period_start", flat=True)))
         _refresh_periods(periods, result, progress, book)
-        all_ids = [pk for ids in by_zone.values() for pk in ids]
         cusum_refresh(all_ids, result, book)
         progress("cusum", 1, 1)
         cases_refresh(since=periods[0] if periods else None, result=result)
@@ -72,21 +69,19 @@ def dirty_days_recompute() -> RecomputeResult:
     claim back with the work."""
     result = RecomputeResult()
     with transaction.atomic():
-        claimed = list(
-            DirtyDay.objects.select_for_update(skip_locked=True).select_related("branch")[:5000]
-        )
+        claimed = list(DirtyDay.objects.select_for_update(skip_locked=True)[:5000])
         if not claimed:
             return result
         DirtyDay.objects.filter(pk__in=[d.pk for d in claimed]).delete()
-        groups: dict[tuple[str, date], set[int]] = defaultdict(set)
+        groups: dict[date, set[int]] = defaultdict(set)
         for dirty in claimed:
-            groups[(dirty.branch.timezone, week_start(dirty.day))].add(dirty.branch_id)
-        for (zone, week), ids in groups.items():
-            rollups_rebuild(DayRange(zone, tuple(sorted(ids)), week, week + timedelta(days=7)))
+            groups[week_start(dirty.day)].add(dirty.branch_id)
+        for week, ids in sorted(groups.items()):
+            rollups_rebuild(DayRange(tuple(sorted(ids)), week, week + timedelta(days=7)))
         branch_ids = sorted({d.branch_id for d in claimed})
         result.branches = len(branch_ids)
         book = StandardBook()
-        weeks = sorted({week for _, week in groups})
+        weeks = sorted(groups)
         _refresh_periods(weeks, result, _quiet, book)
         cusum_refresh(branch_ids, result, book)
         cases_refresh(since=weeks[0], result=result)

@@ -1,5 +1,6 @@
-"""Rollups: interactions counted per branch, local day and channel by one aggregate query
-per time zone, written with INSERT … SELECT (no row passes through Python); weeks,
+"""Rollups: interactions counted per branch, local day and channel by one aggregate pass
+over the table for every time zone at once (a row's local day is computed from its
+branch's zone), written with INSERT … SELECT (no row passes through Python); weeks,
 months and the all-channels rows are then summed from the day rows, also in the database.
 
 Rebuilding a range deletes its rows and inserts them afresh inside one transaction, so
@@ -9,22 +10,21 @@ running it twice, or again after a killed run, leaves exactly the same rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import (
     Case,
-    Count,
+    DateField,
     F,
+    Func,
     IntegerField,
     Q,
     QuerySet,
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
 
 from consistency.models import (
     ALL_CHANNELS,
@@ -51,12 +51,38 @@ def next_month(day: date) -> date:
 
 @dataclass(frozen=True)
 class DayRange:
-    """Local days [first, last) of some branches that share a time zone."""
+    """Local days [first, last) of some branches (each in its own time zone)."""
 
-    timezone: str
-    branch_ids: tuple[int, ...]
+    branch_ids: tuple[int, ...] | None = None  # None: every branch
     first: date | None = None  # None: from the beginning
     last: date | None = None  # None: to the end
+
+
+class LocalDate(Func):
+    """The calendar date of a timestamp on the clock of a time zone held in another column
+    (a row's branch's zone), so that one query serves branches in every zone."""
+
+    output_field = DateField()
+    arity = 2
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST((%(expressions)s) AS date)",
+            arg_joiner=" AT TIME ZONE ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django's own SQLite function behind TruncDate, given the zone per row.
+        zone = connection.timezone_name.replace("'", "")
+        return self.as_sql(
+            compiler,
+            connection,
+            template=f"django_datetime_cast_date(%(expressions)s, '{zone}')",
+            **extra,
+        )
 
 
 def _thresholds() -> Case:
@@ -78,54 +104,90 @@ def _thresholds() -> Case:
     return Case(*whens, default=Value(None), output_field=IntegerField())
 
 
-def _day_counts(span: DayRange) -> QuerySet[Any]:
-    zone = ZoneInfo(span.timezone)
-    rows = Interaction.objects.filter(deleted_at__isnull=True, branch_id__in=span.branch_ids)
-    if span.first is not None:  # a day earlier in UTC covers every time zone's midnight
-        start = datetime.combine(span.first - timedelta(days=1), time(), tzinfo=zone)
+def _day_rows(span: DayRange) -> QuerySet[Any]:
+    """The span's live interactions, one row each with its local day and its channel's
+    response threshold: what the counts below are made of."""
+    rows = Interaction.objects.filter(deleted_at__isnull=True)
+    if span.branch_ids is not None:
+        rows = rows.filter(branch_id__in=span.branch_ids)
+    # A day either side in UTC covers every time zone's midnight (UTC-12 to UTC+14).
+    if span.first is not None:
+        start = datetime.combine(span.first - timedelta(days=1), time(), tzinfo=UTC)
         rows = rows.filter(occurred_at__gte=start)
     if span.last is not None:
-        end = datetime.combine(span.last + timedelta(days=1), time(), tzinfo=zone)
+        end = datetime.combine(span.last + timedelta(days=1), time(), tzinfo=UTC)
         rows = rows.filter(occurred_at__lt=end)
-    rows = rows.annotate(local_day=TruncDate("occurred_at", tzinfo=zone))
+    rows = rows.annotate(local_day=LocalDate("occurred_at", "branch__timezone"))
     if span.first is not None:
         rows = rows.filter(local_day__gte=span.first)
     if span.last is not None:
         rows = rows.filter(local_day__lt=span.last)
-    abandoned = Q(outcome="abandoned")
     return (
-        rows.annotate(threshold=_thresholds())
-        .values("branch_id", "channel", "local_day")
-        .annotate(
-            contacts=Count("id"),
-            not_abandoned=Count("id", filter=~abandoned),
-            abandonable=Count("id", filter=~Q(channel="email")),
-            abandoned=Count("id", filter=abandoned & ~Q(channel="email")),
-            resolved=Count("id", filter=Q(outcome="resolved")),
-            complaints=Count("id", filter=Q(is_complaint=True)),
-            response_n=Count(
-                "id",
-                filter=(~abandoned & Q(wait_seconds__isnull=False))
-                | (abandoned & Q(wait_seconds__gt=F("threshold"))),
-            ),
-            response_ok=Count("id", filter=~abandoned & Q(wait_seconds__lte=F("threshold"))),
-            csat_n=Count("id", filter=Q(csat__isnull=False)),
-            csat_ok=Count("id", filter=Q(csat__gte=4)),
-            nps_n=Count("id", filter=Q(nps__isnull=False)),
-            promoters=Count("id", filter=Q(nps__gte=9)),
-            detractors=Count("id", filter=Q(nps__lte=6)),
-            critical_failures=Count(
-                "id",
-                filter=Q(moment__is_critical=True) & (Q(is_complaint=True) | Q(csat__lte=LOW_CSAT)),
-            ),
+        rows.annotate(threshold=_thresholds(), critical=F("moment__is_critical"))
+        .values(
+            "branch_id",
+            "channel",
+            "local_day",
+            "outcome",
+            "wait_seconds",
+            "threshold",
+            "is_complaint",
+            "csat",
+            "nps",
+            "critical",
         )
         .order_by()
     )
 
 
+_ABANDONED = "outcome = 'abandoned'"
+# Each count's condition over a row of ``_day_rows`` (NULL compares as false).
+_CONDITIONS: dict[str, str | None] = {
+    "contacts": None,
+    "not_abandoned": f"NOT {_ABANDONED}",
+    "abandonable": "channel <> 'email'",
+    "abandoned": f"{_ABANDONED} AND channel <> 'email'",
+    "resolved": "outcome = 'resolved'",
+    "complaints": "is_complaint",
+    "response_n": f"(NOT {_ABANDONED} AND wait_seconds IS NOT NULL)"
+    f" OR ({_ABANDONED} AND wait_seconds > threshold)",
+    "response_ok": f"NOT {_ABANDONED} AND wait_seconds <= threshold",
+    "csat_n": "csat IS NOT NULL",
+    "csat_ok": "csat >= 4",
+    "nps_n": "nps IS NOT NULL",
+    "promoters": "nps >= 9",
+    "detractors": "nps <= 6",
+    "critical_failures": f"critical AND (is_complaint OR csat <= {LOW_CSAT})",
+}
+
+
+def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
+    """SQL (and parameters) counting the span's interactions per branch, channel and local
+    day, each count an integer, with the day's week and month."""
+    sql, params = _day_rows(span).query.sql_with_params()
+    if connection.vendor == "postgresql":
+        # A fence: each row's local day and threshold are computed once, not once for
+        # every count that reads them.
+        sql += " OFFSET 0"
+    # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
+    counts = ", ".join(
+        f"CAST(COUNT(*){f' FILTER (WHERE {where})' if where else ''} AS integer) AS {column}"
+        for column, where in ((c, _CONDITIONS[c]) for c in COUNT_COLUMNS)
+    )
+    periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
+    return (
+        f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
+        f"FROM ({sql}) day_rows GROUP BY branch_id, channel, local_day",
+        list(params),
+    )
+
+
 STAGE = "consistency_rollup_stage"
 FRESH = "consistency_rollup_fresh"
-STAGE_WORK_MEM = "64MB"
+# Enough memory to hash-aggregate a chain's year of branch-days without spilling to
+# disk, and no JIT (compiling the aggregate's expressions costs more than it saves);
+# both for the recompute's transaction only.
+STAGE_SETTINGS = {"work_mem": "256MB", "jit": "off"}
 # The staged column holding each period kind's start.
 PERIOD_COLUMN: dict[str, str] = {
     PeriodKind.DAY: "local_day",
@@ -138,21 +200,13 @@ def _stage(span: DayRange) -> None:
     """Count the span's interactions per branch, local day and channel into a temporary
     table, with each day's week and month: one pass over interactions, read by every
     write below."""
-    sql, params = _day_counts(span).query.sql_with_params()
-    # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
-    counts = ", ".join(f"CAST({c} AS integer) AS {c}" for c in COUNT_COLUMNS)
-    periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
+    sql, params = _day_counts(span)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Enough memory to hash-aggregate a chain's year of branch-days without
-            # spilling to disk (set for this transaction only).
-            cursor.execute(f"SET LOCAL work_mem = '{STAGE_WORK_MEM}'")
+            for name, value in STAGE_SETTINGS.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {STAGE} AS SELECT branch_id, channel, local_day, "  # noqa: S608
-            f"{periods}, {counts} FROM ({sql}) counted",
-            params,
-        )
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
 
 
 def _period_sql(kind: str) -> str:
@@ -168,7 +222,7 @@ def _period_sql(kind: str) -> str:
 
 
 def _write_from_stage(
-    kind: str, branch_ids: tuple[int, ...], first: date | None, last: date | None
+    kind: str, branch_ids: tuple[int, ...] | None, first: date | None, last: date | None
 ) -> None:
     """Make the ``kind`` rollups of ``branch_ids`` for the periods starting in [first, last)
     equal to the staged counts summed per period, per channel and for all channels.
@@ -183,9 +237,10 @@ def _write_from_stage(
     period = PERIOD_COLUMN[kind]
     within, bounds = _bounds(period, first, last)
     mine, mine_params = _bounds("r.period_start", first, last)
-    ids = ", ".join(["%s"] * len(branch_ids))
-    scope = f"r.kind = %s AND r.branch_id IN ({ids}) AND {mine}"
-    scope_params = [kind, *branch_ids, *mine_params]
+    scope, scope_params = f"r.kind = %s AND {mine}", [kind, *mine_params]
+    if branch_ids is not None:
+        scope += f" AND r.branch_id IN ({', '.join(['%s'] * len(branch_ids))})"
+        scope_params += branch_ids
     same_cell = "f.branch_id = r.branch_id AND f.period = r.period_start AND f.channel = r.channel"
     same_counts = " AND ".join(f"f.{c} = r.{c}" for c in counts)
     columns = ", ".join(quote(c) for c in ["kind", "branch_id", "period_start", "channel"])
@@ -252,7 +307,7 @@ def rollups_rebuild(span: DayRange) -> None:
     last = max(weeks_to, months_to) if weeks_to and months_to else None
     ids = span.branch_ids
     with transaction.atomic():
-        _stage(DayRange(span.timezone, ids, first, last))
+        _stage(DayRange(ids, first, last))
         for kind, start, end in (
             (PeriodKind.DAY, first, last),
             (PeriodKind.WEEK, weeks_from, weeks_to),

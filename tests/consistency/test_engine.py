@@ -77,6 +77,38 @@ def test_rollups_count_each_metric_by_the_branch_local_day() -> None:
     assert not Rollup.objects.filter(period_start__lt=WEEK, kind=PeriodKind.DAY).exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("since", [None, WEEK])
+def test_one_pass_counts_every_branch_on_its_own_clock(since: date | None) -> None:
+    """The rollups of branches in different time zones come from one query; an instant
+    near midnight is each branch's own Sunday or Monday, also at the edges of ``since``."""
+    zones = ["Pacific/Kiritimati", "Asia/Jakarta", "UTC", "America/New_York", "Pacific/Pago_Pago"]
+    branches = {zone: BranchFactory.create(timezone=zone) for zone in zones}
+    instants = [  # Sunday 10:00 and 20:00 UTC, Monday 10:59 UTC
+        datetime(2026, 3, 1, 10, 0, tzinfo=UTC),  # Monday 00:00 at UTC+14, Saturday at UTC-11
+        datetime(2026, 3, 1, 20, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 10, 59, tzinfo=UTC),  # Tuesday at UTC+14, Sunday at UTC-11
+    ]
+    for branch in branches.values():
+        for instant in instants:
+            InteractionFactory.create(branch=branch, channel="phone", occurred_at=instant)
+    consistency_recompute(since=since)
+
+    def monday(zone: str) -> int:
+        found = Rollup.objects.filter(
+            branch=branches[zone], kind=PeriodKind.DAY, period_start=WEEK
+        ).first()
+        return found.contacts if found else 0
+
+    assert [monday(zone) for zone in zones] == [2, 2, 1, 1, 0]
+    weeks = Rollup.objects.filter(kind=PeriodKind.WEEK, period_start=WEEK, channel="phone")
+    assert sorted(r.contacts for r in weeks) == [1, 1, 2, 3]  # nothing at UTC-11 this week
+    earlier = Rollup.objects.filter(kind=PeriodKind.WEEK, period_start=WEEK - timedelta(7))
+    # What fell on a local Sunday or Saturday belongs to the week before (not rebuilt from
+    # ``since`` on).
+    assert sum(r.contacts for r in earlier.filter(channel="all")) == (0 if since else 15 - 7)
+
+
 def diverging_chain(complaint_rate_at_first: float = 0.12) -> list[Branch]:
     """Six branches with 200 phone calls each in WEEK; the first has many complaints."""
     region = RegionFactory.create()
