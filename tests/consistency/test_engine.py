@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from branches.models import Branch, Role
@@ -92,7 +94,10 @@ def test_one_pass_counts_every_branch_on_its_own_clock(since: date | None) -> No
     for branch in branches.values():
         for instant in instants:
             InteractionFactory.create(branch=branch, channel="phone", occurred_at=instant)
-    consistency_recompute(since=since)
+    with CaptureQueriesContext(connection) as queries:
+        consistency_recompute(since=since)
+    reads = [q["sql"] for q in queries if 'FROM "interactions_interaction"' in q["sql"]]
+    assert len(reads) == 1, reads  # one pass for all five zones
 
     def monday(zone: str) -> int:
         found = Rollup.objects.filter(
