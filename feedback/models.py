@@ -94,6 +94,7 @@ class SurveyInvitation(models.Model):
         on_delete=models.CASCADE,
         related_name="survey_invitation",
         verbose_name=_("interaction"),
+        db_constraint=False,  # interactions are partitioned (interactions.partitions)
     )
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
@@ -149,6 +150,7 @@ class FeedbackResponse(models.Model):
         on_delete=models.CASCADE,
         related_name="feedback_responses",
         verbose_name=_("interaction"),
+        db_constraint=False,  # interactions are partitioned (interactions.partitions)
     )
     branch = models.ForeignKey(
         Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="+"
@@ -224,6 +226,7 @@ class FollowUp(models.Model):
         on_delete=models.CASCADE,
         related_name="follow_up",
         verbose_name=_("interaction"),
+        db_constraint=False,  # interactions are partitioned (interactions.partitions)
     )
     branch = models.ForeignKey(
         Branch, verbose_name=_("branch"), on_delete=models.CASCADE, related_name="follow_ups"

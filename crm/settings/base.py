@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6, day_of_week=1),
     },
     "survey-invitations": {"task": "feedback.invitations_send_due", "schedule": 60.0},
+    # PostgreSQL: the interactions table's coming monthly partitions (a no-op on SQLite).
+    "interaction-partitions": {
+        "task": "interactions.partitions_ensure",
+        "schedule": crontab(minute=17, hour=2),
+    },
 }
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

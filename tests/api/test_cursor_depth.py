@@ -3,6 +3,7 @@ condition, so a page deep in a large table costs what the first one does."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,6 +44,21 @@ def test_pages_with_equal_timestamps_neither_skip_nor_repeat(chain: Chain, api: 
     assert seen[:7] == sorted(i.pk for i in made)
 
 
+def indexes_used(plan: str) -> set[str]:
+    """The indexes a plan scans, each partition's index named by the table's own index it
+    belongs to (interactions are partitioned by month on PostgreSQL)."""
+    names = re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\S+)", plan)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(parent.relname, child.relname) FROM pg_class child "
+            "LEFT JOIN pg_inherits link ON link.inhrelid = child.oid "
+            "LEFT JOIN pg_class parent ON parent.oid = link.inhparent "
+            "WHERE child.relname = ANY(%s)",
+            [names],
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
 @postgres_only
 @pytest.mark.parametrize("limited", [False, True])
 def test_the_cursor_is_an_index_condition_in_the_plan(chain: Chain, limited: bool) -> None:
@@ -63,6 +79,6 @@ def test_the_cursor_is_an_index_condition_in_the_plan(chain: Chain, limited: boo
         plan = rows.explain()
     index_lines = [line for line in plan.splitlines() if "Index Cond" in line]
     assert any("ROW(updated_at, id) > ROW(" in line for line in index_lines), plan
-    assert "interaction_sync_idx" in plan, plan
+    assert "interaction_sync_idx" in indexes_used(plan), plan
     filters = [line for line in plan.splitlines() if "Filter:" in line]
     assert not any("updated_at" in line for line in filters), plan
