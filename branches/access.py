@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
+from branches.directory import branch_directory
 from branches.models import Branch, Region, Role
 
 M = TypeVar("M", bound=Model)
@@ -95,21 +96,20 @@ def branch_scope(user: Any, *, for_write: bool = False) -> BranchScope:
     """The branches ``user`` may see, or write to when ``for_write``."""
     if not is_staff_member(user):
         return BranchScope.nothing()
-    if isinstance(user, IntegrationPrincipal):
-        if user.branch_ids is None and not for_write:
+    if isinstance(user, IntegrationPrincipal) or is_chain_admin(user):
+        limits = user.branch_ids if isinstance(user, IntegrationPrincipal) else None
+        if limits is None and not for_write:
             return BranchScope(everything=True, branch_ids=frozenset())
-        reach = Branch.objects.all()
-        if user.branch_ids is not None:
-            reach = reach.filter(pk__in=user.branch_ids)
-    elif is_chain_admin(user):
-        if not for_write:
-            return BranchScope(everything=True, branch_ids=frozenset())
-        reach = Branch.objects.all()
-    else:
-        condition = Q(staff=user)
-        if user.role == Role.REGIONAL_MANAGER:
-            condition |= Q(region__staff=user)
-        reach = Branch.objects.filter(condition)
+        # From the branch directory: integrations write on every request.
+        directory = branch_directory()
+        reach_ids = directory.active_ids if for_write else frozenset(directory.rows)
+        if limits is not None:
+            reach_ids &= limits
+        return BranchScope(everything=False, branch_ids=reach_ids)
+    condition = Q(staff=user)
+    if user.role == Role.REGIONAL_MANAGER:
+        condition |= Q(region__staff=user)
+    reach = Branch.objects.filter(condition)
     if for_write:
         reach = reach.filter(is_active=True)
     return BranchScope(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
 
+from branches.directory import branch_directory
 from branches.models import Branch
 from common.queueing import enqueue
 from consistency.models import DirtyDay
@@ -47,7 +48,7 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
         origin = getattr(interaction, "_origin", None)
         if origin and origin[0] and origin[1]:
             places.add(origin)
-    zones = dict(Branch.objects.filter(pk__in={b for b, _ in places}).values_list("pk", "timezone"))
+    zones = branch_directory().timezones
     days_mark_dirty((b, _local_day(t, zones[b])) for b, t in places if b in zones)
     if settings.CONSISTENCY_RECOMPUTE_AFTER_WRITE:
         # The embedded demo has no beat: bring the numbers up to date once the write lands.

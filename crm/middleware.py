@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,23 +10,9 @@ from django.utils import translation
 
 from common.api.errors import problem_response
 from common.audit import Origin, audit_context
+from common.client_ip import client_address
 
 Handler = Callable[[HttpRequest], HttpResponse]
-
-
-def client_address(request: HttpRequest) -> str | None:
-    """The client's IP address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse
-    proxies the X-Forwarded-For entry the outermost of them added."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [a for a in forwarded if a]
-    if proxies > 0 and len(forwarded) >= proxies:
-        candidate = forwarded[-proxies]
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestSizeLimitMiddleware:

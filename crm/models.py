@@ -78,7 +78,7 @@ class Integration(models.Model):
         return self.name
 
     def principal(self) -> IntegrationPrincipal:
-        limits = frozenset(self.branches.values_list("pk", flat=True))
+        limits = frozenset(branch.pk for branch in self.branches.all())  # prefetched or not
         return IntegrationPrincipal(
             integration_id=self.pk,
             name=self.name,

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from branches.access import IntegrationPrincipal
 from branches.models import Branch
+from common.memo import memoized
 from crm.models import ApiKey, Integration
 
 KEY_PREFIX = "crm"
@@ -97,22 +99,52 @@ def api_key_prefix(key: str) -> str | None:
     return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else None
 
 
+@dataclass(frozen=True)
+class _KnownKey:
+    pk: int
+    hashed_key: str
+    expires_at: datetime | None
+    principal: IntegrationPrincipal
+
+
+def _usable_keys() -> dict[str, _KnownKey]:
+    """Every key that may authenticate (not revoked, its integration active), by prefix:
+    one query for the whole table, kept per process (common.memo) until a key or an
+    integration changes."""
+    keys = (
+        ApiKey.objects.filter(revoked_at__isnull=True, integration__is_active=True)
+        .select_related("integration")
+        .prefetch_related("integration__branches")
+    )
+    principals: dict[int, IntegrationPrincipal] = {}
+    known = {}
+    for api_key in keys:
+        integration = api_key.integration
+        if integration.pk not in principals:
+            principals[integration.pk] = integration.principal()
+        known[api_key.prefix] = _KnownKey(
+            api_key.pk, api_key.hashed_key, api_key.expires_at, principals[integration.pk]
+        )
+    return known
+
+
+_last_used_written: dict[int, datetime] = {}
+
+
 def api_key_authenticate(key: str) -> IntegrationPrincipal | None:
     """The integration behind a presented key, or None for an unknown, revoked, expired
     or inactive one."""
     prefix = api_key_prefix(key)
     if prefix is None:
         return None
-    api_key = (
-        ApiKey.objects.select_related("integration")
-        .filter(prefix=prefix, revoked_at__isnull=True, integration__is_active=True)
-        .first()
-    )
-    if api_key is None or not hmac.compare_digest(api_key.hashed_key, _hash(key)):
+    known = memoized("crm.api_keys", _usable_keys).get(prefix)
+    if known is None or not hmac.compare_digest(known.hashed_key, _hash(key)):
         return None
     now = timezone.now()
-    if api_key.expires_at is not None and api_key.expires_at <= now:
+    if known.expires_at is not None and known.expires_at <= now:
         return None
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key.integration.principal()
+    written = _last_used_written.get(known.pk)
+    if written is None or now - written > LAST_USED_RESOLUTION:
+        _last_used_written[known.pk] = now
+        ApiKey.objects.filter(pk=known.pk).update(last_used_at=now)
+    return known.principal

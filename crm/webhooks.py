@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from rest_framework.serializers import BaseSerializer
 
+from common.memo import memo_invalidate, memoized
 from common.queueing import enqueue
 from consistency.api import FlagSerializer
 from consistency.case_api import CaseSerializer
@@ -84,17 +85,24 @@ def _reaches(subscription: WebhookSubscription, kind: str, instance: Model) -> b
     return not limits or branch_id is None or branch_id in limits
 
 
-def outbox_record_events(
-    sender: Any, events: Sequence[tuple[str, Model]], **kwargs: Any
-) -> list[WebhookDelivery]:
-    """Receiver of common.events.domain_events: runs inside the writer's transaction."""
-    subscriptions = list(
+def _live_subscriptions() -> list[WebhookSubscription]:
+    """Who hears of events: read once per process until a subscription or integration
+    changes (common.memo); a subscription deleted meanwhile has its deliveries cancelled
+    when their turn comes."""
+    return list(
         WebhookSubscription.objects.filter(
             is_active=True, deleted_at__isnull=True, integration__is_active=True
         )
         .select_related("integration")
         .prefetch_related("integration__branches")
     )
+
+
+def outbox_record_events(
+    sender: Any, events: Sequence[tuple[str, Model]], **kwargs: Any
+) -> list[WebhookDelivery]:
+    """Receiver of common.events.domain_events: runs inside the writer's transaction."""
+    subscriptions = memoized("crm.webhook_subscriptions", _live_subscriptions)
     if not subscriptions:
         return []
     pending: list[tuple[WebhookEvent, list[WebhookSubscription]]] = []
@@ -288,6 +296,7 @@ def webhook_subscription_delete(*, subscription: WebhookSubscription) -> Webhook
         WebhookSubscription.objects.filter(pk=subscription.pk).update(
             deleted_at=now, is_active=False
         )
+        memo_invalidate()  # no save signal for an update
         subscription.deleted_at, subscription.is_active = now, False
         WebhookDelivery.objects.filter(
             subscription=subscription, status=DeliveryStatus.PENDING

@@ -8,6 +8,9 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import domain_events
+        from common.memo import invalidate_on_change
+        from feedback.models import SurveyRule
         from feedback.services import invitations_plan_for_events
 
         domain_events.connect(invitations_plan_for_events, dispatch_uid="feedback.plan")
+        invalidate_on_change(SurveyRule)  # read per interaction from per-process copies

@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 
 from branches.access import branch_scope, is_manager
 from common.events import emit
+from common.memo import memoized
 from feedback.models import (
     FeedbackResponse,
     FollowUp,
@@ -50,11 +51,15 @@ def _rule_for(interaction: Interaction, rules: Sequence[SurveyRule]) -> SurveyRu
     return None
 
 
+def _active_rules() -> list[SurveyRule]:
+    return list(SurveyRule.objects.filter(is_active=True))
+
+
 def invitations_plan(interactions: Iterable[Interaction]) -> list[SurveyInvitation]:
     """Queue a survey for each new interaction with a customer that an active rule picks
     (channel, outcome, sample). Consent, e-mail and the frequency cap are checked when it
     is due, since they may change until then. Planning twice plans nothing new."""
-    rules = list(SurveyRule.objects.filter(is_active=True))
+    rules = memoized("feedback.survey_rules", _active_rules)
     if not rules:
         return []
     planned = []

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from branches.access import branch_scope, is_manager
+from common.client_ip import client_address
 from common.forms import apply_errors
 from common.views import csv_or_page
 from feedback.forms import FollowUpFilterForm, FollowUpNoteForm, ResponseRatesForm, SurveyForm
@@ -34,7 +35,7 @@ LANGUAGE_CODES = {code for code, _ in settings.LANGUAGES}
 def _too_many(request: HttpRequest) -> bool:
     """A client address asking for more survey pages a minute than a person would: someone
     guessing links. Counted in the shared cache, per minute."""
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request) or ""  # behind the proxy: the customer, not nginx
     key = f"survey-rate:{address}:{int(timezone.now().timestamp() // 60)}"
     cache.add(key, 0, timeout=120)
     try:

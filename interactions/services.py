@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from branches.access import BranchScope, branch_scope
+from branches.directory import branches_by_code
 from branches.models import Branch
 from common.bulk import NO_SUCH_RECORD, ItemResult, Refusal, bulk_upsert, item_error
 from common.events import emit
@@ -147,9 +148,8 @@ def _resolve_references(
     items: list[dict[str, Any]],
 ) -> tuple[dict[str, Branch], dict[Any, Customer], dict[int, Moment]]:
     """Branches by code, customers by id and by (source, external_id), moments by id:
-    three or four queries for a whole batch."""
-    codes = {item["branch"] for item in items if item.get("branch")}
-    branches = {b.code: b for b in Branch.objects.filter(code__in=codes)}
+    branches from the directory, customers and moments in a query or two per batch."""
+    branches = branches_by_code({item["branch"] for item in items if item.get("branch")})
     customer_ids = {item["customer"] for item in items if item.get("customer") is not None}
     customers: dict[Any, Customer] = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
     refs: dict[str, set[str]] = {}

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import settings
 
 from branches.models import Branch, Region, Role, User
+from common.memo import memo_reset
 from tests.factories import BranchFactory, RegionFactory, UserFactory
 
 # Property tests replay the same examples on every run so CI is repeatable;
@@ -27,6 +28,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return "transactional_db" in names or "live_server" in names
 
     items.sort(key=commits)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> None:
+    """Every test reads keys, branches and rules from its own database, not from copies a
+    rolled-back test left in this process (common.memo)."""
+    memo_reset()
 
 
 @dataclass

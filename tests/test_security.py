@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from branches.models import Role
-from crm.middleware import client_address
+from common.client_ip import client_address
 from crm.settings import base
 from customers.models import Customer
 from tests.conftest import Chain

@@ -114,7 +114,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Reverse proxies in front of the app whose X-Forwarded-For entries are trusted: the client
 # address (for the throttle and the audit history) is then the one the outermost proxy saw.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "crm.middleware.client_address"
+AXES_CLIENT_IP_CALLABLE = "common.client_ip.client_address"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -32,9 +32,11 @@ def key(chain: Chain) -> tuple[ApiKey, str]:
 
 
 def _age(api_key: ApiKey, *, past: bool) -> None:
-    """Move the key's expiry to just before (or after) now, as time passing would."""
-    moment = timezone.now() + (timedelta(seconds=-1) if past else timedelta(hours=1))
-    ApiKey.objects.filter(pk=api_key.pk).update(expires_at=moment)
+    """Move the key's expiry to just before (or after) now, as time passing would (saved
+    as the admin saves it: keys are read from per-process copies that a save refreshes)."""
+    api_key.refresh_from_db()
+    api_key.expires_at = timezone.now() + (timedelta(seconds=-1) if past else timedelta(hours=1))
+    api_key.save(update_fields=["expires_at"])
 
 
 def test_new_keys_expire_after_the_configured_lifetime(key: tuple[ApiKey, str]) -> None:

@@ -141,3 +141,19 @@ def test_a_detractor_opens_a_follow_up_and_the_numbers_follow(
     dirty_days_recompute()
     week = Rollup.objects.get(branch=chain.north_a, kind="week", channel="all")
     assert (week.csat_n, week.csat_ok, week.nps_n, week.detractors) == (1, 0, 1, 1)
+
+
+def test_customers_behind_the_proxy_each_have_their_own_budget(
+    chain: Chain, rule: SurveyRule, settings: object
+) -> None:
+    """Every request reaches the app from nginx's address: the customer is the address nginx
+    saw, appended to X-Forwarded-For (TRUSTED_PROXY_COUNT=1)."""
+    settings.SURVEY_RATE_PER_MINUTE = 3  # type: ignore[attr-defined]
+    settings.TRUSTED_PROXY_COUNT = 1  # type: ignore[attr-defined]
+    guesser = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    customer = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert [guesser.get(f"/s/guess{n}/").status_code for n in range(4)] == [404, 404, 404, 429]
+    assert customer.get("/s/guess/").status_code == 404  # not the guesser's 429
+    # A forged header in front of the proxy's entry changes nothing.
+    forged = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
+    assert forged.get("/s/guess/").status_code == 429
