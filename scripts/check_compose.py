@@ -2,11 +2,15 @@
 """Consistency checks for docker-compose.yml that the compose JSON schema cannot express.
 
 Fails (exit 1) when:
-  * a service's depends_on names a service that is not defined;
+  * a service's depends_on names a service that is not defined, waits for one to be healthy
+    that has no health check, or waits for one to complete that restarts when it has;
   * a service mounts a named volume that is not declared under the top-level volumes;
   * a ${VAR} or ${VAR:?message} interpolation (one without a default) names a variable that
     .env.example does not set;
   * an env_file does not exist (with .env.example standing in for .env);
+  * a file or directory bind-mounted from the repository (./deploy/nginx.conf) does not exist;
+  * an nginx configuration mounted under /etc/nginx/ sends requests to a host (an upstream's
+    server, a proxy_pass) that is not a service of the file;
   * the settings read an environment variable (env("NAME"), env.bool("NAME"), ...) that
     .env.example does not document (a commented-out NAME=... line counts as documentation).
 
@@ -41,6 +45,13 @@ BRACED_BODY = re.compile(rf"(?P<name>{NAME})(?P<op>:?[-?+])?(?P<rest>.*)", re.DO
 BARE_NAME = re.compile(NAME)
 # Operators that give the expression a value when the variable is unset.
 OPERATORS_WITH_FALLBACK = {":-", "-", ":+", "+"}
+# Restart policies that start a one-shot service again after it has exited 0.
+RESTARTS_AFTER_SUCCESS = {"always", "unless-stopped"}
+NGINX_COMMENT = re.compile(r"#.*$", re.MULTILINE)
+NGINX_UPSTREAM = re.compile(r"\bupstream\s+(?P<name>[\w.-]+)\s*\{")
+# `server host:port ...;` inside an upstream block (a server block has no address after it).
+NGINX_UPSTREAM_SERVER = re.compile(r"^\s*server\s+(?P<host>[\w.-]+):\d+", re.MULTILINE)
+NGINX_PROXY_PASS = re.compile(r"^\s*proxy_pass\s+https?://(?P<host>[\w.-]+)", re.MULTILINE)
 
 
 def load_env_example(path: Path) -> tuple[set[str], set[str]]:
@@ -137,6 +148,33 @@ def named_volumes(service: dict[str, Any]) -> Iterator[str]:
                 yield source
 
 
+def bind_mounts(service: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Yield (host path, container path) for each bind mount of a path relative to the file."""
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            source, target = entry.get("source"), entry.get("target")
+            if entry.get("type") == "bind" and isinstance(source, str) and source.startswith("."):
+                yield source, str(target or "")
+        elif isinstance(entry, str) and entry.startswith(".") and ":" in entry:
+            source, target, *_ = entry.split(":")
+            yield source, target
+
+
+def nginx_hosts(config: str) -> Iterator[str]:
+    """Yield the host names an nginx configuration sends requests to (IP addresses skipped)."""
+    config = NGINX_COMMENT.sub("", config)
+    upstreams = {match["name"] for match in NGINX_UPSTREAM.finditer(config)}
+    hosts = [match["host"] for match in NGINX_UPSTREAM_SERVER.finditer(config)]
+    hosts += [
+        match["host"]
+        for match in NGINX_PROXY_PASS.finditer(config)
+        if match["host"] not in upstreams
+    ]
+    for host in hosts:
+        if not re.fullmatch(r"[\d.]+", host):
+            yield host
+
+
 def env_files(service: dict[str, Any]) -> Iterator[str]:
     """Yield the env_file paths a service requires (entries with required: false are skipped)."""
     value = service.get("env_file")
@@ -176,12 +214,41 @@ def check(compose_path: Path, env_example: Path, settings: list[Path]) -> tuple[
                 problems.append(
                     f"services.{name}.depends_on: '{dependency}' is not a defined service"
                 )
+                continue
+            spec = depends_on[dependency] if isinstance(depends_on, dict) else None
+            condition = spec.get("condition") if isinstance(spec, dict) else None
+            awaited = services[dependency] if isinstance(services[dependency], dict) else {}
+            healthcheck = awaited.get("healthcheck") or {}
+            if condition == "service_healthy" and (not healthcheck or healthcheck.get("disable")):
+                problems.append(
+                    f"services.{name}.depends_on: waits for '{dependency}' to be healthy, "
+                    "but it has no health check"
+                )
+            if (
+                condition == "service_completed_successfully"
+                and awaited.get("restart") in RESTARTS_AFTER_SUCCESS
+            ):
+                problems.append(
+                    f"services.{name}.depends_on: waits for '{dependency}' to complete, but its "
+                    f"restart policy '{awaited['restart']}' starts it again when it does"
+                )
         for volume in named_volumes(service):
             if volume not in declared_volumes:
                 problems.append(
                     f"services.{name}.volumes: named volume '{volume}' is not declared "
                     "under the top-level 'volumes'"
                 )
+        for source, target in bind_mounts(service):
+            path = (compose_dir / source).resolve()
+            if not path.exists():
+                problems.append(f"services.{name}.volumes: '{source}' -> {path} does not exist")
+            elif path.is_file() and target.startswith("/etc/nginx/"):
+                for host in nginx_hosts(path.read_text(encoding="utf-8")):
+                    if host not in services:
+                        problems.append(
+                            f"{display(path)}: sends requests to '{host}', which is not a "
+                            f"service of {compose_path.name}"
+                        )
         for env_file in env_files(service):
             path = (compose_dir / env_file).resolve()
             if path == compose_dir / ".env":
