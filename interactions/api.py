@@ -15,13 +15,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.etag import if_match
-from common.api.fields import AwareDateTimeField, CodeField, SyncFieldsMixin
+from common.api.fields import AwareDateTimeField, CodeField, SyncFieldsMixin, iso_datetime
 from common.api.filters import IdFilter, SyncFilterSet, TimeFilter
 from common.api.serializers import (
     BulkResponseSerializer,
     ExternalRefSerializer,
     StrictSerializer,
+    ValuesRepresentation,
     bulk_request_schema,
+    shared_serializer,
 )
 from common.api.views import (
     BulkUpsertApi,
@@ -42,9 +44,71 @@ from interactions.services import (
 SCOPES = {"read": "interactions:read", "write": "interactions:write"}
 
 
-class InteractionSerializer(SyncFieldsMixin, StrictSerializer):
+class InteractionSerializer(ValuesRepresentation, SyncFieldsMixin, StrictSerializer):
     """A touchpoint. On writes every field is optional: what is left out keeps its value
     (a new interaction needs branch, channel, occurred_at and outcome)."""
+
+    value_columns = (
+        "id",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "branch__code",
+        "customer_id",
+        "customer__source",
+        "customer__external_id",
+        "staff__username",
+        "channel",
+        "direction",
+        "occurred_at",
+        "wait_seconds",
+        "handle_seconds",
+        "outcome",
+        "topic",
+        "is_complaint",
+        "notes",
+        "moment_id",
+        "csat",
+        "nps",
+        "feedback_comment",
+        "feedback_at",
+        "source",
+        "external_id",
+    )
+
+    @classmethod
+    def represent_values(cls, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "created_at": iso_datetime(row["created_at"]),
+            "updated_at": iso_datetime(row["updated_at"]),
+            "deleted": row["deleted_at"] is not None,
+            "branch": row["branch__code"],
+            "customer": row["customer_id"],
+            "customer_ref": {
+                "source": row["customer__source"],
+                "external_id": row["customer__external_id"],
+            }
+            if row["customer__external_id"]
+            else None,
+            "staff": row["staff__username"],
+            "channel": row["channel"],
+            "direction": row["direction"],
+            "occurred_at": iso_datetime(row["occurred_at"]),
+            "wait_seconds": row["wait_seconds"],
+            "handle_seconds": row["handle_seconds"],
+            "outcome": row["outcome"],
+            "topic": row["topic"],
+            "is_complaint": row["is_complaint"],
+            "notes": row["notes"],
+            "moment": row["moment_id"],
+            "csat": row["csat"],
+            "nps": row["nps"],
+            "feedback_comment": row["feedback_comment"],
+            "feedback_at": iso_datetime(row["feedback_at"]),
+            "source": row["source"],
+            "external_id": row["external_id"],
+        }
 
     branch = CodeField(max_length=32, required=False, help_text="Branch code, e.g. nor-01.")
     customer = serializers.IntegerField(
@@ -162,11 +226,8 @@ class InteractionListCreateApi(SyncListApi):
         examples=[OpenApiExample("A call", value=EXAMPLE, request_only=True)],
     )
     def post(self, request: Request) -> Response:
-        item = InteractionSerializer(data=request.data)
-        item.is_valid(raise_exception=True)
-        [result] = interactions_upsert(
-            actor=request.user, items=[dict(item.validated_data)], create_only=True
-        )
+        item = shared_serializer(InteractionSerializer).run_validation(request.data)
+        [result] = interactions_upsert(actor=request.user, items=[dict(item)], create_only=True)
         return single_write_response(result, InteractionSerializer)
 
 

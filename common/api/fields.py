@@ -4,10 +4,20 @@ import math
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from common.validation import EARLIEST_YEAR
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """A time as DRF's DateTimeField writes it: ISO 8601 in the current time zone, "Z" for
+    UTC (for the pages built without DRF's per-field calls, see ValuesRepresentation)."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class CodeField(serializers.CharField):

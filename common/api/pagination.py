@@ -94,6 +94,11 @@ def after(ordering: tuple[str, ...], values: list[Any]) -> Q | Lookup:
     return leading & condition
 
 
+def _field(row: Any, name: str) -> Any:
+    """A field of a page's row: a model instance, or a ``values()`` dict."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
 class KeysetPagination(BasePagination):
     """Pages of ``?page_size`` rows in the view's ``keyset_ordering`` (default: sync order)."""
 
@@ -120,7 +125,7 @@ class KeysetPagination(BasePagination):
         self.has_next = len(page) > self.page_size
         page = page[: self.page_size]
         self.next_cursor = (
-            encode_cursor([getattr(page[-1], f.lstrip("-")) for f in ordering])
+            encode_cursor([_field(page[-1], f.lstrip("-")) for f in ordering])
             if page
             else request.query_params.get(self.cursor_query_param)
         )

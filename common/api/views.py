@@ -17,6 +17,7 @@ from common.api.csv import CSVRenderer, csv_response
 from common.api.errors import PayloadTooLarge, PreconditionFailed
 from common.api.etag import etag_of
 from common.api.pagination import KeysetPagination
+from common.api.serializers import ValuesRepresentation, shared_serializer
 from common.bulk import ItemResult
 
 MAX_BULK_ITEMS = 1000
@@ -40,15 +41,20 @@ class SyncListApi(generics.ListAPIView):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rows = self.filter_queryset(self.get_queryset())
+        serializer_class = self.get_serializer_class()
         if request.accepted_renderer.format == "csv":
             self.paginator.validate_params(request, self)  # type: ignore[union-attr]
             return csv_response(  # type: ignore[return-value]
                 rows.order_by(*self.paginator.ordering(self)),  # type: ignore[union-attr]
-                self.get_serializer_class(),
+                serializer_class,
                 self.csv_filename,
             )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if issubclass(serializer_class, ValuesRepresentation):
+            page = self.paginate_queryset(rows.values(*serializer_class.value_columns))
+            data = [serializer_class.represent_values(row) for row in page or ()]
+        else:
+            data = self.get_serializer(self.paginate_queryset(rows), many=True).data
+        return self.get_paginated_response(data)
 
 
 def single_write_response(
@@ -65,7 +71,7 @@ def single_write_response(
         raise exceptions.ValidationError(result.errors)
     code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
     return Response(
-        serializer_class(result.instance).data,
+        shared_serializer(serializer_class).to_representation(result.instance),
         status=code,
         headers={"ETag": etag_of(result.instance)},
     )
@@ -76,7 +82,10 @@ def _first_message(errors: dict[str, list[str]]) -> str:
 
 
 def detail_response(instance: Any, serializer_class: type[serializers.BaseSerializer]) -> Response:
-    return Response(serializer_class(instance).data, headers={"ETag": etag_of(instance)})
+    return Response(
+        shared_serializer(serializer_class).to_representation(instance),
+        headers={"ETag": etag_of(instance)},
+    )
 
 
 class BulkUpsertApi(APIView):
@@ -108,7 +117,7 @@ class BulkUpsertApi(APIView):
         # external reference), unless the whole batch carries an Idempotency-Key.
         keyed = IDEMPOTENCY_HEADER in request.headers
         # One serializer validates every item: building its fields is the costly part.
-        validator = self.item_serializer_class()
+        validator = shared_serializer(self.item_serializer_class)
         for index, raw in enumerate(items):
             try:
                 valid.append((index, _bulk_item(validator, raw, keyed)))
