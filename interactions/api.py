@@ -3,6 +3,7 @@ bulk, feedback) and the service cycles with their moments of truth."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 import django_filters
@@ -77,11 +78,11 @@ class InteractionSerializer(ValuesRepresentation, SyncFieldsMixin, StrictSeriali
     )
 
     @classmethod
-    def represent_values(cls, row: dict[str, Any]) -> dict[str, Any]:
+    def represent_values(cls, row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
         return {
             "id": row["id"],
-            "created_at": iso_datetime(row["created_at"]),
-            "updated_at": iso_datetime(row["updated_at"]),
+            "created_at": iso_datetime(row["created_at"], zone),
+            "updated_at": iso_datetime(row["updated_at"], zone),
             "deleted": row["deleted_at"] is not None,
             "branch": row["branch__code"],
             "customer": row["customer_id"],
@@ -94,7 +95,7 @@ class InteractionSerializer(ValuesRepresentation, SyncFieldsMixin, StrictSeriali
             "staff": row["staff__username"],
             "channel": row["channel"],
             "direction": row["direction"],
-            "occurred_at": iso_datetime(row["occurred_at"]),
+            "occurred_at": iso_datetime(row["occurred_at"], zone),
             "wait_seconds": row["wait_seconds"],
             "handle_seconds": row["handle_seconds"],
             "outcome": row["outcome"],
@@ -105,7 +106,7 @@ class InteractionSerializer(ValuesRepresentation, SyncFieldsMixin, StrictSeriali
             "csat": row["csat"],
             "nps": row["nps"],
             "feedback_comment": row["feedback_comment"],
-            "feedback_at": iso_datetime(row["feedback_at"]),
+            "feedback_at": iso_datetime(row["feedback_at"], zone),
             "source": row["source"],
             "external_id": row["external_id"],
         }

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from branches.models import Branch, Region, Role, User
 from customers.models import Channel, Customer
 from interactions.models import Direction, Interaction, Moment, Outcome, ServiceCycle
+from interactions.partitions import partitions_ensure
 
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, never used in production
 CHANNELS = [Channel.IN_PERSON, Channel.PHONE, Channel.EMAIL, Channel.CHAT]
@@ -678,6 +679,8 @@ def _create_interactions(
     moments: dict[str, list[tuple[int, bool]]] = {}
     for moment in Moment.objects.select_related("cycle").order_by("cycle__code", "position"):
         moments.setdefault(moment.cycle.code, []).append((moment.pk, moment.is_critical))
+    # PostgreSQL: every month of the history gets its partition before the rows arrive.
+    partitions_ensure(since=start - timedelta(days=1))
     writer = _RowWriter(Interaction._meta.db_table, INTERACTION_COLUMNS)
     counts: dict[str, int] = {}
     sequence = 0

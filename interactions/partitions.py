@@ -149,27 +149,38 @@ def _create(cursor: Any, month: date) -> None:
 
 
 def partitions_ensure(
-    *, ahead: int = MONTHS_AHEAD, now: datetime | None = None, connection: Any = None
+    *,
+    ahead: int = MONTHS_AHEAD,
+    since: date | datetime | None = None,
+    now: datetime | None = None,
+    connection: Any = None,
 ) -> list[str]:
-    """Make the partitions of the current month and ``ahead`` months after it, and of every
-    month with rows waiting in the default partition. Returns the names created; safe to
-    run again (a no-op when all exist) and a no-op on SQLite."""
+    """Make the partitions of the current month and ``ahead`` months after it, of every
+    month from ``since`` on (before loading history), and of every month with rows waiting
+    in the default partition (moved into it, a transaction a month). Returns the names
+    created; safe to run again (a no-op when all exist) and a no-op on SQLite."""
     connection = connection or default_connection
     if not is_partitioned(connection):
         return []
     current = month_of(now or timezone.now())
-    existing = {p.month for p in partitions(connection)}
-    created = []
-    with _maintenance(connection) as cursor:
+    wanted = {add_months(current, n) for n in range(ahead + 1)}
+    month = month_of(since) if since is not None else current
+    while month < current:
+        wanted.add(month)
+        month = add_months(month, 1)
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date "  # noqa: S608
             f"FROM {DEFAULT_PARTITION}"
         )
-        waiting = {row[0] for row in cursor.fetchall()}
-        wanted = {add_months(current, n) for n in range(ahead + 1)} | waiting
-        for month in sorted(wanted - existing):
+        wanted |= {row[0] for row in cursor.fetchall()}
+    created = []
+    for month in sorted(wanted):
+        with _maintenance(connection) as cursor:
+            if month in {p.month for p in partitions(connection)}:
+                continue  # made meanwhile by another run
             _create(cursor, month)
-            created.append(partition_name(month))
+        created.append(partition_name(month))
     return created
 
 

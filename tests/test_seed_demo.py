@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import Avg, Case, Count, FloatField, When
 
 from branches.models import Branch, Role, User
@@ -19,6 +20,7 @@ from consistency.case_selectors import case_queue
 from consistency.recompute import consistency_recompute
 from customers.models import Customer
 from interactions.models import Interaction
+from interactions.partitions import DEFAULT_PARTITION, month_of, partition_name
 
 SMALL: dict[str, Any] = {
     "branches": 8,
@@ -230,3 +232,20 @@ def test_the_readme_demo_gives_one_case_per_planted_divergence(tmp_path: Path) -
     assert open_cases.count() <= 10
     case = open_cases.get(branch__code="eas-04")
     assert "worst at 'Count the money'" in case.summary
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions are PostgreSQL's")
+@pytest.mark.django_db
+def test_the_history_lands_in_its_months_partitions(tmp_path: Path) -> None:
+    """Every month of the seeded history has its partition before the rows arrive: none
+    waits in the default partition for beat to move it."""
+    seed(tmp_path)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM interactions_interaction GROUP BY 1"
+        )
+        counts = dict(cursor.fetchall())
+    assert DEFAULT_PARTITION not in counts
+    first = Interaction.objects.earliest("occurred_at").occurred_at
+    assert partition_name(month_of(first)) in counts
+    assert sum(counts.values()) == SMALL["interactions"]

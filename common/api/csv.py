@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from rest_framework.renderers import BaseRenderer
 from rest_framework.serializers import BaseSerializer
 
@@ -92,7 +93,8 @@ def csv_response(
     rows: Iterable[dict[str, Any]]
     if issubclass(serializer_class, ValuesRepresentation):
         values = queryset.values(*serializer_class.value_columns).iterator(chunk_size=2000)
-        rows = (serializer_class.represent_values(row) for row in values)
+        zone = timezone.get_current_timezone()
+        rows = (serializer_class.represent_values(row, zone) for row in values)
     else:  # one serializer for every row: building its fields is the costly part
         rows = (serializer.to_representation(i) for i in queryset.iterator(chunk_size=2000))
     return csv_stream(columns, rows, filename)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -11,12 +11,13 @@ from rest_framework import serializers
 from common.validation import EARLIEST_YEAR
 
 
-def iso_datetime(value: datetime | None) -> str | None:
-    """A time as DRF's DateTimeField writes it: ISO 8601 in the current time zone, "Z" for
-    UTC (for the pages built without DRF's per-field calls, see ValuesRepresentation)."""
+def iso_datetime(value: datetime | None, zone: tzinfo | None = None) -> str | None:
+    """A time as DRF's DateTimeField writes it: ISO 8601 in ``zone`` (by default the
+    current time zone), "Z" for UTC (for the pages built without DRF's per-field calls,
+    see ValuesRepresentation)."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

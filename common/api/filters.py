@@ -89,6 +89,18 @@ class SyncFilterSet(StrictFilterSet):
     def _noop(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset
 
+    @classmethod
+    def asked_for(cls, params: Any) -> bool:
+        """Whether a request's query names any of this set's filters."""
+        return any(name in cls.base_filters for name in params)
+
+    @staticmethod
+    def unfiltered(queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """What the set does when no filter is asked for (a sync page's usual request),
+        without building it: a filter set deep-copies every filter and builds a form, a
+        millisecond or two per request."""
+        return queryset.filter(deleted_at__isnull=True)
+
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("include_deleted"):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any, ClassVar, TypeVar
 
 from rest_framework import serializers
@@ -59,7 +60,8 @@ class ValuesRepresentation:
     value_columns: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def represent_values(cls, row: dict[str, Any]) -> dict[str, Any]:
+    def represent_values(cls, row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+        """``zone``: the current time zone, which DRF writes times in."""
         raise NotImplementedError
 
 

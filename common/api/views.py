@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from common.api.csv import CSVRenderer, csv_response
 from common.api.errors import PayloadTooLarge, PreconditionFailed
 from common.api.etag import etag_of
+from common.api.filters import SyncFilterSet
 from common.api.pagination import KeysetPagination
 from common.api.serializers import ValuesRepresentation, shared_serializer
 from common.bulk import ItemResult
@@ -32,6 +34,16 @@ class SyncListApi(generics.ListAPIView):
     pagination_class = KeysetPagination
     renderer_classes = [JSONRenderer, CSVRenderer]
     csv_filename = "export"
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        filterset_class = getattr(self, "filterset_class", None)
+        if (
+            filterset_class is not None
+            and issubclass(filterset_class, SyncFilterSet)
+            and not filterset_class.asked_for(self.request.query_params)
+        ):
+            return filterset_class.unfiltered(queryset)
+        return super().filter_queryset(queryset)
 
     def get_renderers(self) -> list[Any]:
         """CSV is an export of the list: a write on the same URL answers in JSON."""
@@ -51,7 +63,8 @@ class SyncListApi(generics.ListAPIView):
             )
         if issubclass(serializer_class, ValuesRepresentation):
             page = self.paginate_queryset(rows.values(*serializer_class.value_columns))
-            data = [serializer_class.represent_values(row) for row in page or ()]
+            zone = timezone.get_current_timezone()
+            data = [serializer_class.represent_values(row, zone) for row in page or ()]
         else:
             data = self.get_serializer(self.paginate_queryset(rows), many=True).data
         return self.get_paginated_response(data)
