@@ -75,6 +75,12 @@ def _bounds(month: date) -> tuple[datetime, datetime]:
     return start, datetime(following.year, following.month, 1, tzinfo=UTC)
 
 
+def _bounds_sql(month: date) -> str:
+    """A month's partition bounds, written out: DDL takes no bound parameters."""
+    start, end = _bounds(month)
+    return f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+
+
 def is_partitioned(connection: Any = default_connection) -> bool:
     if connection.vendor != "postgresql":
         return False
@@ -142,10 +148,7 @@ def _create(cursor: Any, month: date) -> None:
         f"INSERT INTO {REF_TABLE} (source, external_id, interaction_id) "  # noqa: S608
         f"SELECT source, external_id, id FROM {name} WHERE external_id <> ''"
     )
-    cursor.execute(
-        f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
-        [start, end],
-    )
+    cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} {_bounds_sql(month)}")
 
 
 def partitions_ensure(
@@ -292,12 +295,7 @@ def table_partition(schema_editor: Any, *, ahead: int = MONTHS_AHEAD) -> None:
     current = month_of(timezone.now())
     month = month_of(earliest) if earliest is not None else current
     while month <= add_months(current, ahead):
-        start, end = _bounds(month)
-        run(
-            f"CREATE TABLE {partition_name(month)} PARTITION OF {TABLE} "
-            "FOR VALUES FROM (%s) TO (%s)",
-            [start, end],
-        )
+        run(f"CREATE TABLE {partition_name(month)} PARTITION OF {TABLE} {_bounds_sql(month)}")
         month = add_months(month, 1)
     run(f"INSERT INTO {TABLE} SELECT * FROM {old}")  # noqa: S608
     run(f"DROP TABLE {old}")

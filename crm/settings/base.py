@@ -84,8 +84,25 @@ TEMPLATES = [
 
 FORM_RENDERER = "crm.forms.FormRenderer"
 
+
+def database_tuned(database: dict) -> dict:
+    """PostgreSQL: parameters bound on the server and statements prepared after their 5th
+    run on a connection (DB_PREPARED_STATEMENTS). Interactions are partitioned by month,
+    and planning a query that reads every month (a sync page, a lookup by id) costs about
+    0.1 ms a partition, more than running it; a prepared statement is planned once per
+    connection. Turn it off behind a pooler that cannot keep prepared statements
+    (PgBouncer in transaction mode before 1.21)."""
+    if database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DB_PREPARED_STATEMENTS", default=True
+    ):
+        database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    return database
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": database_tuned(
+        env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A kept connection is checked before each request reuses it, so one the server dropped

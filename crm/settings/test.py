@@ -1,7 +1,7 @@
 """Test settings: SQLite unless DATABASE_URL names another database."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_tuned, env
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"  # noqa: S105
@@ -11,7 +11,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-DATABASES = {"default": env.db("DATABASE_URL", default="sqlite:///:memory:")}
+DATABASES = {"default": database_tuned(env.db("DATABASE_URL", default="sqlite:///:memory:"))}
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 # Serve static files straight from the apps (no collectstatic needed outside production).
 WHITENOISE_USE_FINDERS = True
