@@ -106,6 +106,19 @@ def stamp_history_row(sender: Any, history_instance: Any, **kwargs: Any) -> None
         history_instance.history_user = context.staff_member()
 
 
+def history_stamp() -> dict[str, Any]:
+    """What every history row written now says of the change, by column: when, by whom,
+    from where."""
+    context = current_audit()
+    user = context.staff_member()
+    return {
+        "history_date": timezone.now(),
+        "history_user_id": user.pk if user is not None else None,
+        "history_change_reason": None,
+        **context.stamp(),
+    }
+
+
 def history_rows(
     model: type[models.Model], created: Sequence[Any], updated: Sequence[Any]
 ) -> list[models.Model]:
@@ -115,14 +128,7 @@ def history_rows(
     if manager is None:
         return []
     historical = manager.model
-    context = current_audit()
-    user = context.staff_member()
-    common = {
-        "history_date": timezone.now(),
-        "history_user_id": user.pk if user is not None else None,
-        "history_change_reason": None,
-        **context.stamp(),
-    }
+    common = history_stamp()
     fields = [f.attname for f in historical.tracked_fields]
     return [
         historical(history_type=kind, **common, **{f: getattr(row, f) for f in fields})

@@ -13,7 +13,7 @@ never both insert it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from common.audit import history_rows
+from common.audit import history_rows, history_stamp
 from common.models import external_ref_filter
 from common.versions import StaleVersionError, if_match_holds
 
@@ -86,21 +86,35 @@ def lock_external_refs(model: type[models.Model], refs: Sequence[tuple[str, str]
         )
 
 
+RefIndex = Callable[[Sequence[tuple[str, str]]], dict[tuple[str, str], int] | None]
+
+
 def _existing_rows(
-    model: type[M], ids: set[int], refs: Sequence[tuple[str, str]]
+    model: type[M],
+    ids: set[int],
+    refs: Sequence[tuple[str, str]],
+    *,
+    to_change: bool = True,
+    ref_index: RefIndex | None = None,
 ) -> tuple[dict[int, M], dict[tuple[str, str], M]]:
     # Rows are locked in id order, so two batches naming the same rows cannot deadlock. The
     # related rows come along (model validation reads them) but only these rows are locked,
     # and with FOR NO KEY UPDATE (ids never change), which leaves the key-share locks that
     # inserts referencing these rows take free: FOR UPDATE would deadlock with those.
+    # Rows only checked for (a create that finds its reference taken is refused) need
+    # neither: they are read under the references' advisory locks already.
     relations = [f.name for f in model._meta.concrete_fields if f.is_relation]
-    manager = (
-        model._default_manager.select_for_update(of=("self",), no_key=True)
-        .select_related(*relations)
-        .order_by("pk")
-    )
-    by_id = {row.pk: row for row in manager.filter(pk__in=ids)} if ids else {}
+    manager = model._default_manager.order_by("pk")
+    if to_change:
+        manager = manager.select_for_update(of=("self",), no_key=True).select_related(*relations)
     by_ref: dict[tuple[str, str], M] = {}
+    indexed = ref_index(refs) if ref_index is not None and refs else None
+    if indexed is not None:  # the references' ids from an index of their own: one query
+        wanted = ids | set(indexed.values())
+        rows = {row.pk: row for row in manager.filter(pk__in=wanted)} if wanted else {}
+        by_ref = {ref: rows[pk] for ref, pk in indexed.items() if pk in rows}
+        return {pk: row for pk, row in rows.items() if pk in ids}, by_ref
+    by_id = {row.pk: row for row in manager.filter(pk__in=ids)} if ids else {}
     by_source: dict[str, list[str]] = {}
     for source, external_id in refs:
         by_source.setdefault(source, []).append(external_id)
@@ -132,6 +146,52 @@ _PLAIN_FIELD_TYPES = {
 COPY_FROM_ROWS = 20  # fewer rows than this are inserted with INSERT … RETURNING
 
 
+def _values(fields: Sequence[models.Field], instances: Sequence[Any]) -> Iterator[list[Any]]:
+    """Each instance's values of ``fields``, as the database stores them."""
+    plain = [f.get_internal_type() in _PLAIN_FIELD_TYPES for f in fields]
+    for instance in instances:
+        yield [
+            getattr(instance, f.attname)
+            if is_plain
+            else f.get_db_prep_save(getattr(instance, f.attname), connection)
+            for f, is_plain in zip(fields, plain, strict=True)
+        ]
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_history(model: type[M], created: Sequence[M], updated: Sequence[M]) -> None:
+    """The history rows of rows written in bulk (no signals fire for those), stamped from
+    the audit context. On PostgreSQL they are streamed with COPY straight from the written
+    rows' values, without a history instance per row (the history table numbers them)."""
+    historical = getattr(getattr(model, "history", None), "model", None)
+    if historical is None or not (created or updated):
+        return
+    if connection.vendor != "postgresql" or len(created) + len(updated) < COPY_FROM_ROWS:
+        instances = history_rows(model, created, updated)
+        historical._default_manager.bulk_create(instances, batch_size=500)
+        return
+    tracked: list[models.Field] = list(historical.tracked_fields)  # the model's own fields
+    stamp = history_stamp()
+
+    def rows() -> Iterator[list[Any]]:
+        for kind, written in (("+", created), ("~", updated)):
+            for values in _values(tracked, written):
+                yield [*values, *stamp.values(), kind]
+
+    columns = [*(f.column for f in tracked), *stamp, "history_type"]
+    _copy(historical._meta.db_table, columns, rows())
+
+
 def insert_rows(model: type[M], instances: Sequence[M]) -> None:
     """Insert new, already validated instances and set their ids. On PostgreSQL a batch's
     ids are drawn from the table's sequence up front and the rows sent with COPY, several
@@ -143,9 +203,6 @@ def insert_rows(model: type[M], instances: Sequence[M]) -> None:
         model._default_manager.bulk_create(instances, batch_size=500)
         return
     opts = model._meta
-    quote = connection.ops.quote_name
-    fields = opts.concrete_fields
-    plain = [f.get_internal_type() in _PLAIN_FIELD_TYPES for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
@@ -153,17 +210,8 @@ def insert_rows(model: type[M], instances: Sequence[M]) -> None:
         )
         for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
             instance.pk = pk
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
-            for instance in instances:
-                copy.write_row(
-                    [
-                        getattr(instance, f.attname)
-                        if is_plain
-                        else f.get_db_prep_save(getattr(instance, f.attname), connection)
-                        for f, is_plain in zip(fields, plain, strict=True)
-                    ]
-                )
+    fields = opts.concrete_fields
+    _copy(opts.db_table, [f.column for f in fields], _values(fields, instances))
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
@@ -209,6 +257,7 @@ def bulk_upsert(
     if_match: str | None = None,
     create_defaults: dict[str, Any] | None = None,
     may_create: Callable[[M], str | None] | None = None,
+    ref_index: RefIndex | None = None,
 ) -> list[ItemResult]:
     """Create or update ``items``: field values, plus ``id`` to name an existing row.
 
@@ -218,7 +267,9 @@ def bulk_upsert(
     ``create_only`` an item whose external reference exists is an error. ``if_match``
     (a single write's If-Match header) is compared with each row while it is locked.
     ``create_defaults`` are values a new row gets unless its item sets them, and
-    ``may_create`` vets it (an error message, or None). Must run inside a transaction.
+    ``may_create`` vets it (an error message, or None). ``ref_index`` finds the ids that
+    external references name, when the model keeps them apart (None: look in the table).
+    Must run inside a transaction.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("bulk_upsert must run inside a transaction (it takes row locks).")
@@ -239,7 +290,13 @@ def bulk_upsert(
             first_seen[key] = i
     refs = [k for k in first_seen if isinstance(k, tuple)]
     lock_external_refs(model, refs)
-    by_id, by_ref = _existing_rows(model, {k for k in first_seen if isinstance(k, int)}, refs)
+    by_id, by_ref = _existing_rows(
+        model,
+        {k for k in first_seen if isinstance(k, int)},
+        refs,
+        to_change=not create_only,
+        ref_index=ref_index,
+    )
     refusals = vet([*by_id.values(), *by_ref.values()]) if vet else {}
 
     foreign_keys = [f for f in model._meta.concrete_fields if f.is_relation]
@@ -331,9 +388,7 @@ def bulk_upsert(
 
     insert_rows(model, [inst for _, inst in to_create])
     update_rows(model, [inst for _, inst in to_update], [*editable, "updated_at"])
-    history = history_rows(model, [inst for _, inst in to_create], [inst for _, inst in to_update])
-    if history:
-        insert_rows(type(history[0]), history)
+    insert_history(model, [inst for _, inst in to_create], [inst for _, inst in to_update])
     for i, inst in to_create:
         results[i] = ItemResult(i, "created", inst.pk, instance=inst)
     for i, inst in to_update:

@@ -153,7 +153,13 @@ class Interaction(TimeStampedModel, SoftDeleteModel, ExternalRefModel):
     )
     feedback_comment = models.TextField(verbose_name=_("feedback comment"), blank=True, default="")
     feedback_at = models.DateTimeField(verbose_name=_("feedback at"), null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[AuditStamp])
+    # A record's history is read by its id: the history table needs no index of the
+    # record's relations, and each one would slow every write.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"],
+        bases=[AuditStamp],
+        no_db_index=["branch", "customer", "moment", "staff"],
+    )
 
     class Meta:
         verbose_name = _("interaction")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from branches.access import branch_scope
 from customers.models import Customer
 from customers.selectors import customer_get
-from interactions.models import CheckIn, Interaction
+from interactions.models import CheckIn, Interaction, InteractionRef
 
 
 def _with_relations(queryset: QuerySet[Interaction]) -> QuerySet[Interaction]:
@@ -38,6 +40,25 @@ def interaction_list(
 def interaction_feed(*, actor: Any) -> QuerySet[Interaction]:
     """Every interaction at the actor's branches, deleted ones too (sync tombstones)."""
     return _with_relations(branch_scope(actor).filter(Interaction.objects.all()))
+
+
+def interaction_ids_by_ref(
+    refs: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], int] | None:
+    """PostgreSQL: the ids these (source, external_id) references name, from
+    InteractionRef, one index instead of one per monthly partition. None on SQLite, where
+    the interactions table's own unique index answers."""
+    if connection.vendor != "postgresql":
+        return None
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in refs:
+        by_source.setdefault(source, []).append(external_id)
+    found = {}
+    for source, external_ids in by_source.items():
+        rows = InteractionRef.objects.filter(source=source, external_id__in=external_ids)
+        for external_id, interaction_id in rows.values_list("external_id", "interaction_id"):
+            found[(source, external_id)] = interaction_id
+    return found
 
 
 def customer_timeline(*, actor: Any, customer_id: int) -> tuple[Customer, QuerySet[Interaction]]:

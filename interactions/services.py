@@ -21,6 +21,7 @@ from common.versions import require_version
 from customers.models import Channel, Customer
 from customers.services import customer_create
 from interactions.models import CheckIn, Interaction, Moment, Outcome
+from interactions.selectors import interaction_ids_by_ref
 
 INTERACTION_EDITABLE_FIELDS = frozenset(
     {
@@ -151,7 +152,9 @@ def _resolve_references(
     branches from the directory, customers and moments in a query or two per batch."""
     branches = branches_by_code({item["branch"] for item in items if item.get("branch")})
     customer_ids = {item["customer"] for item in items if item.get("customer") is not None}
-    customers: dict[Any, Customer] = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
+    customers: dict[Any, Customer] = (
+        {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)} if customer_ids else {}
+    )
     refs: dict[str, set[str]] = {}
     for item in items:
         if ref := item.get("customer_ref"):
@@ -160,7 +163,7 @@ def _resolve_references(
         for c in external_ref_filter(Customer.objects, source, external_ids):
             customers[(c.source, c.external_id)] = c
     moment_ids = {item["moment"] for item in items if item.get("moment") is not None}
-    moments = {m.pk: m for m in Moment.objects.filter(pk__in=moment_ids)}
+    moments = {m.pk: m for m in Moment.objects.filter(pk__in=moment_ids)} if moment_ids else {}
     return branches, customers, moments
 
 
@@ -251,6 +254,7 @@ def interactions_upsert(
         editable=sorted(INTERACTION_EDITABLE_FIELDS - {"source", "external_id"}),
         vet=vet,
         create_defaults={"staff": staff},
+        ref_index=interaction_ids_by_ref,
     )
     emit(
         [

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.utils import timezone
@@ -56,11 +56,16 @@ class AwareDateTimeField(serializers.DateTimeField):
     }
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed = parse_datetime(value) if isinstance(value, str) else value
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else value
+        except ValueError:  # well formed but no such time (30 February): DRF says so
+            parsed = None
         if isinstance(parsed, datetime):
             if parsed.tzinfo is None:
                 self.fail("naive")
             if parsed.year < EARLIEST_YEAR:
                 self.fail("too_early")
+            if isinstance(value, str):  # parsed once (DRF would parse it again), kept in UTC
+                return parsed.astimezone(UTC)
         result: datetime = super().to_internal_value(value)
         return result

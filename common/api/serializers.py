@@ -3,9 +3,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import tzinfo
+from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty, get_error_detail
 
 # JSON types each kind of field accepts as is. DRF would otherwise coerce 0 to False,
 # "5" to 5 and 7 to "7": an integration sending the wrong type should hear about it.
@@ -70,22 +73,68 @@ class StrictSerializer(serializers.Serializer):
     instead of silently ignoring or coercing them. Pass ``context={"lenient_types": True}``
     for text sources such as CSV, where every value arrives as a string."""
 
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    @cached_property
+    def _writable(self) -> dict[str, serializers.Field]:
+        """The writable fields by name, in order: a plain dict (DRF's is slow to walk)."""
+        return {name: field for name, field in self.fields.items() if not field.read_only}
+
+    @cached_property
+    def _visited_when_absent(self) -> frozenset[str]:
+        """Fields DRF refuses (required) or fills (default) when an item leaves them out."""
+        return frozenset(
+            name
+            for name, field in self._writable.items()
+            if field.required or field.default is not empty
+        )
+
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            unknown = sorted(set(data) - set(self.fields))
+            unknown = sorted(name for name in data if name not in self._names)
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
             if not self.context.get("lenient_types"):
                 wrong = {
                     name: [message]
-                    for name, field in self.fields.items()
-                    if name in data
-                    and not field.read_only
-                    and (message := _wrong_type(field, data[name]))
+                    for name, field in self._writable.items()
+                    if name in data and (message := _wrong_type(field, data[name]))
                 }
                 if wrong:
                     raise serializers.ValidationError(wrong)
-        return super().to_internal_value(data)
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)
+        return self._fields_to_internal_value(data)
+
+    def _fields_to_internal_value(self, data: dict[str, Any]) -> dict[str, Any]:
+        """DRF's per-field loop, over the fields that can give a value: those the item
+        sets, and the required or defaulted ones (which DRF refuses or fills when absent).
+        DRF also visits every other field, each to be skipped by an exception: for a record
+        with twenty optional fields that was half the cost of a bulk item."""
+        values: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        always = self._visited_when_absent
+        for name, field in self._writable.items():
+            if name not in data and name not in always:
+                continue
+            try:
+                value = field.run_validation(field.get_value(data))
+                check = getattr(self, f"validate_{name}", None)
+                if check is not None:
+                    value = check(value)
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+            except DjangoValidationError as exc:
+                errors[name] = get_error_detail(exc)
+            except SkipField:
+                continue
+            else:
+                self.set_value(values, field.source_attrs, value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
 
 
 class ExternalRefSerializer(StrictSerializer):
