@@ -106,6 +106,17 @@ def stamp_history_row(sender: Any, history_instance: Any, **kwargs: Any) -> None
         history_instance.history_user = context.staff_member()
 
 
+_history_models: dict[type[models.Model], Any] = {}
+
+
+def history_model(model: type[models.Model]) -> Any:
+    """The model's history model (django-simple-history), or None. Asked once per model:
+    simple-history builds a new manager class on every ``model.history``."""
+    if model not in _history_models:
+        _history_models[model] = getattr(getattr(model, "history", None), "model", None)
+    return _history_models[model]
+
+
 def history_stamp() -> dict[str, Any]:
     """What every history row written now says of the change, by column: when, by whom,
     from where."""
@@ -124,10 +135,9 @@ def history_rows(
 ) -> list[models.Model]:
     """Unsaved history rows for rows written in bulk (no signals fire for those), stamped
     from the context; an empty list for a model without history."""
-    manager = getattr(model, "history", None)
-    if manager is None:
+    historical = history_model(model)
+    if historical is None:
         return []
-    historical = manager.model
     common = history_stamp()
     fields = [f.attname for f in historical.tracked_fields]
     return [

@@ -13,7 +13,7 @@ never both insert it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from common.audit import history_rows, history_stamp
+from common.audit import history_model, history_rows, history_stamp
 from common.models import external_ref_filter
 from common.versions import StaleVersionError, if_match_holds
 
@@ -158,38 +158,49 @@ def _values(fields: Sequence[models.Field], instances: Sequence[Any]) -> Iterato
         ]
 
 
-def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def _write(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: str = ""
+) -> list[Any]:
+    """PostgreSQL: insert ``rows`` (values of ``columns``), with COPY when there are many;
+    a few go in one INSERT, which gives back the ``returning`` column of each, in order."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
+    with connection.cursor() as cursor:
+        if len(rows) >= COPY_FROM_ROWS and not returning:
+            with cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return []
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({names}) VALUES "  # noqa: S608 - names from models
+            + ", ".join([one] * len(rows))
+            + (f" RETURNING {quote(returning)}" if returning else ""),
+            [value for row in rows for value in row],
+        )
+        return [row[0] for row in cursor.fetchall()] if returning else []
 
 
 def insert_history(model: type[M], created: Sequence[M], updated: Sequence[M]) -> None:
     """The history rows of rows written in bulk (no signals fire for those), stamped from
     the audit context. On PostgreSQL they are streamed with COPY straight from the written
     rows' values, without a history instance per row (the history table numbers them)."""
-    historical = getattr(getattr(model, "history", None), "model", None)
+    historical = history_model(model)
     if historical is None or not (created or updated):
         return
-    if connection.vendor != "postgresql" or len(created) + len(updated) < COPY_FROM_ROWS:
+    if connection.vendor != "postgresql":
         instances = history_rows(model, created, updated)
         historical._default_manager.bulk_create(instances, batch_size=500)
         return
     tracked: list[models.Field] = list(historical.tracked_fields)  # the model's own fields
     stamp = history_stamp()
-
-    def rows() -> Iterator[list[Any]]:
-        for kind, written in (("+", created), ("~", updated)):
-            for values in _values(tracked, written):
-                yield [*values, *stamp.values(), kind]
-
+    rows = [
+        [*values, *stamp.values(), kind]
+        for kind, written in (("+", created), ("~", updated))
+        for values in _values(tracked, written)
+    ]
     columns = [*(f.column for f in tracked), *stamp, "history_type"]
-    _copy(historical._meta.db_table, columns, rows())
+    _write(historical._meta.db_table, columns, rows)
 
 
 def insert_rows(model: type[M], instances: Sequence[M]) -> None:
@@ -199,19 +210,26 @@ def insert_rows(model: type[M], instances: Sequence[M]) -> None:
     RETURNING, one round trip instead of three. Elsewhere ``bulk_create``."""
     if not instances:
         return
-    if connection.vendor != "postgresql" or len(instances) < COPY_FROM_ROWS:
+    if connection.vendor != "postgresql":
         model._default_manager.bulk_create(instances, batch_size=500)
         return
     opts = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [opts.db_table, opts.pk.column, len(instances)],
-        )
-        for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+    if len(instances) < COPY_FROM_ROWS:
+        fields = [f for f in opts.concrete_fields if f is not opts.pk]
+        values = list(_values(fields, instances))
+        ids = _write(opts.db_table, [f.column for f in fields], values, returning=opts.pk.column)
+        for instance, pk in zip(instances, ids, strict=True):
             instance.pk = pk
-    fields = opts.concrete_fields
-    _copy(opts.db_table, [f.column for f in fields], _values(fields, instances))
+    else:  # COPY gives no ids back: they are drawn first
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [opts.db_table, opts.pk.column, len(instances)],
+            )
+            for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
+                instance.pk = pk
+        fields = list(opts.concrete_fields)
+        _write(opts.db_table, [f.column for f in fields], list(_values(fields, instances)))
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias

@@ -50,15 +50,15 @@ def interaction_ids_by_ref(
     the interactions table's own unique index answers."""
     if connection.vendor != "postgresql":
         return None
-    by_source: dict[str, list[str]] = {}
-    for source, external_id in refs:
-        by_source.setdefault(source, []).append(external_id)
-    found = {}
-    for source, external_ids in by_source.items():
-        rows = InteractionRef.objects.filter(source=source, external_id__in=external_ids)
-        for external_id, interaction_id in rows.values_list("external_id", "interaction_id"):
-            found[(source, external_id)] = interaction_id
-    return found
+    table = InteractionRef._meta.db_table
+    with connection.cursor() as cursor:  # one statement text for any batch: prepared once
+        cursor.execute(
+            f"SELECT r.source, r.external_id, r.interaction_id FROM {table} r "  # noqa: S608
+            "JOIN unnest(%s::text[], %s::text[]) AS wanted(source, external_id) "
+            "ON r.source = wanted.source AND r.external_id = wanted.external_id",
+            [[source for source, _ in refs], [external_id for _, external_id in refs]],
+        )
+        return {(source, external_id): pk for source, external_id, pk in cursor.fetchall()}
 
 
 def customer_timeline(*, actor: Any, customer_id: int) -> tuple[Customer, QuerySet[Interaction]]:
