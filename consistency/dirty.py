@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from branches.directory import branch_directory
@@ -22,8 +22,20 @@ RECOMPUTE_TASK = "consistency.dirty_days_recompute"
 
 
 def days_mark_dirty(pairs: Iterable[tuple[int, date]]) -> None:
-    rows = [DirtyDay(branch_id=branch_id, day=day) for branch_id, day in set(pairs)]
-    DirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return
+    if connection.vendor != "postgresql":
+        rows = [DirtyDay(branch_id=branch_id, day=day) for branch_id, day in pairs]
+        DirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    with connection.cursor() as cursor:  # on every write: one statement text, prepared once
+        cursor.execute(
+            f"INSERT INTO {DirtyDay._meta.db_table} (branch_id, day, marked_at) "  # noqa: S608
+            "SELECT branch_id, day, clock_timestamp() "
+            "FROM unnest(%s::bigint[], %s::date[]) AS d(branch_id, day) ON CONFLICT DO NOTHING",
+            [[branch_id for branch_id, _ in pairs], [day for _, day in pairs]],
+        )
 
 
 def _local_day(moment: datetime, zone: str) -> date:
