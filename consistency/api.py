@@ -25,6 +25,7 @@ from common.api.csv import CSVRenderer, csv_table
 from common.api.fields import FiniteFloatField
 from common.api.filters import StrictFilterSet, TimeFilter
 from common.api.views import SyncListApi, detail_response, scoped_get
+from common.replica import reads_from_replica
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
@@ -167,6 +168,7 @@ class MetricCellsApi(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(parameters=[MetricQuerySerializer], responses=MetricCellSerializer(many=True))
+    @reads_from_replica
     def get(self, request: Request) -> HttpResponse:
         query = _query(request, MetricQuerySerializer)
         cells = _cells(request, query)
@@ -224,6 +226,7 @@ class ComparisonApi(APIView):
     required_scopes = SCOPES
 
     @extend_schema(parameters=[ComparisonQuerySerializer], responses=ComparisonSerializer)
+    @reads_from_replica
     def get(self, request: Request) -> Response:
         query = _query(request, ComparisonQuerySerializer)
         cells = _cells(request, query)
@@ -274,6 +277,7 @@ class ConsistencyIndexApi(APIView):
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(parameters=[IndexQuerySerializer], responses=IndexSerializer(many=True))
+    @reads_from_replica
     def get(self, request: Request) -> HttpResponse:
         query = _query(request, IndexQuerySerializer)
         rows = IndexSerializer(consistency_index(**query), many=True).data

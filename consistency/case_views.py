@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from branches.access import branch_scope, is_manager
 from common.api.csv import csv_stream
 from common.forms import apply_errors
+from common.replica import reads_from_replica
 from common.views import csv_or_page, wants_csv
 from consistency import charts
 from consistency.case_selectors import case_flags, case_history, case_queue, case_trends
@@ -82,6 +83,7 @@ def _filtered(cases: QuerySet[Case], wanted: dict[str, Any]) -> QuerySet[Case]:
 
 
 @login_required
+@reads_from_replica
 def case_queue_view(request: HttpRequest) -> HttpResponseBase:
     """Cases at the caller's branches in priority order, filtered; CSV exports them all."""
     branches = branch_scope(request.user).branches().order_by("code")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from branches.access import branch_scope, regions_visible_to
 from branches.models import Branch
 from common.api.csv import csv_stream
+from common.replica import reads_from_replica
 from common.views import csv_or_page, wants_csv
 from consistency import charts
 from consistency.case_selectors import case_queue
@@ -88,6 +89,7 @@ def _comparison_line(row: ComparisonRow) -> dict[str, Any]:
 
 
 @login_required
+@reads_from_replica
 def comparison_view(request: HttpRequest) -> HttpResponseBase:
     """A region's branches by metric for a period and channel, against the standard and
     the chain's peers, with the chain's consistency index."""
@@ -139,6 +141,7 @@ def comparison_view(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
+@reads_from_replica
 def funnel_view(request: HttpRequest) -> HttpResponseBase:
     """One metric's funnel plot: every branch a point against the limits."""
     regions = regions_visible_to(request.user)
@@ -232,6 +235,7 @@ def _branch_or_404(request: HttpRequest, code: str) -> Branch:
 
 
 @login_required
+@reads_from_replica
 def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
     """A branch's metrics: this period's cells, each metric's trend against its limits,
     the CUSUM charts and the moments of truth behind complaints and low scores."""
@@ -322,6 +326,7 @@ def _flag_row(flag: Flag) -> dict[str, Any]:
 
 
 @login_required
+@reads_from_replica
 def flag_queue_view(request: HttpRequest) -> HttpResponseBase:
     """Flags at the caller's branches in priority order, filtered; CSV exports them all."""
     branches = branch_scope(request.user).branches().order_by("code")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import translation
 from common.api.errors import problem_response
 from common.audit import Origin, audit_context
 from common.client_ip import client_address
+from common.replica import replica_configured, request_reads
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -54,6 +56,37 @@ class NulCharacterMiddleware:
                 return problem_response(request, 400, detail, "bad_request")
             return HttpResponse(detail, status=400, content_type="text/plain")
         return self.get_response(request)
+
+
+class ReplicaPinMiddleware:
+    """Each request starts its own read state (common.replica); after a browser writes,
+    its reads stay on the primary for REPLICA_PIN_SECONDS (a short cookie), so a manager
+    who acknowledges a case finds it acknowledged on the next page, however far the
+    replica is behind."""
+
+    COOKIE = "crm_primary_until"
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            pinned = time.time() < float(request.COOKIES.get(self.COOKIE, "0"))
+        except ValueError:
+            pinned = False
+        with request_reads(pinned=pinned) as state:
+            response = self.get_response(request)
+        if state.wrote and replica_configured():
+            seconds = settings.REPLICA_PIN_SECONDS
+            response.set_cookie(
+                self.COOKIE,
+                str(int(time.time()) + seconds),
+                max_age=seconds,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
 
 
 class AuditOriginMiddleware:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from branches.access import is_chain_admin, is_manager
 from branches.services import user_language_set
 from common.api.errors import problem_response
+from common.replica import reads_from_replica
 from consistency.case_selectors import case_queue
 from consistency.models import ALL_CHANNELS, Case, Metric, PeriodKind
 from consistency.selectors import comparison_rows, latest_period
@@ -54,6 +55,7 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's landing page: agents log at the counter; managers see how their
     branches stand and the cases waiting for them; HQ sees the whole chain."""

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from branches.access import branch_scope, is_manager
 from common.client_ip import client_address
 from common.forms import apply_errors
+from common.replica import reads_from_replica
 from common.views import csv_or_page
 from feedback.forms import FollowUpFilterForm, FollowUpNoteForm, ResponseRatesForm, SurveyForm
 from feedback.models import FollowUp, InvitationStatus, SurveyInvitation
@@ -210,6 +211,7 @@ RATE_COLUMNS = ["branch", "contacts", "invited", "skipped", "answered", "rate", 
 
 
 @login_required
+@reads_from_replica
 def response_rates_view(request: HttpRequest) -> HttpResponseBase:
     """Survey reach per branch over the last ``weeks`` weeks: asked, answered, rate."""
     form = ResponseRatesForm(request.GET)

@@ -14,6 +14,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.serializers import BaseSerializer
 
 from common.api.serializers import ValuesRepresentation
+from common.replica import current_read_state, restored
 
 
 class CSVRenderer(BaseRenderer):
@@ -73,11 +74,16 @@ def csv_stream(
 ) -> StreamingHttpResponse:
     """Rows (dicts, possibly a generator over a large query) streamed as CSV under a header."""
 
+    # An export is served by the read replica when there is one: it streams after the
+    # view has returned, so it reads with the request's state captured here.
+    state = current_read_state()
+
     def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(columns)
-        for row in rows:
-            yield writer.writerow([_cell(row.get(c)) for c in columns])
+        with restored(state, replica_ok=True):
+            writer = csv.writer(_Echo())
+            yield writer.writerow(columns)
+            for row in rows:
+                yield writer.writerow([_cell(row.get(c)) for c in columns])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

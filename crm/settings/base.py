@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "crm.middleware.RequestSizeLimitMiddleware",
     "crm.middleware.NulCharacterMiddleware",
+    "crm.middleware.ReplicaPinMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +109,29 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A kept connection is checked before each request reuses it, so one the server dropped
 # (a database restart or failover) is replaced instead of failing that request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+
+
+def replica_database(url: str, primary: dict) -> dict:
+    """The read replica's settings: its own address, the primary's connection habits. In
+    tests a mirror of the primary's test database (same name, which the standby replays)."""
+    replica = database_tuned(env.db_url_config(url))
+    replica["CONN_MAX_AGE"] = primary.get("CONN_MAX_AGE", 0)
+    replica["CONN_HEALTH_CHECKS"] = primary.get("CONN_HEALTH_CHECKS", False)
+    replica["TEST"] = {"MIRROR": "default"}
+    return replica
+
+
+# A read replica (a streaming standby of the primary) for dashboards, comparisons, exports
+# and the survey-rate page; writes and the API's cursor sync stay on the primary
+# (common.replica). REPLICA_READS=false keeps every read on the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = replica_database(env("DATABASE_REPLICA_URL"), DATABASES["default"])
+DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
+REPLICA_READS = env.bool("REPLICA_READS", default=True)
+# A replica further behind than this (seconds of replay) is not read until it catches up.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+# After a browser writes, its reads stay on the primary this long (it sees its own change).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "branches.User"
