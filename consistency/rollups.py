@@ -15,9 +15,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     DateField,
-    F,
+    ExpressionWrapper,
     Func,
     IntegerField,
     Q,
@@ -34,7 +35,7 @@ from consistency.models import (
     Rollup,
     Target,
 )
-from interactions.models import Interaction
+from interactions.models import Interaction, Moment
 
 
 def week_start(day: date) -> date:
@@ -85,28 +86,62 @@ class LocalDate(Func):
         )
 
 
-def _thresholds() -> Case:
-    """Each channel's response threshold, by the standard version in force on the day."""
+def _thresholds(span: DayRange) -> tuple[Case, bool]:
+    """Each channel's response threshold, by the standard version in force on the day, and
+    whether that depends on the day. Usually it does not: every version has kept the
+    channel's threshold and the span holds no day before the first version. The threshold
+    is then the channel's alone, and no row's local day is worked out more than once."""
+    targets = list(
+        Target.objects.filter(metric="response_within_standard", threshold_seconds__isnull=False)
+        .exclude(channel=ALL_CHANNELS)
+        .select_related("standard")
+        .order_by("-standard__effective_from")
+    )
+    if not targets:
+        return Case(default=Value(None), output_field=IntegerField()), False
+    by_channel: dict[str, set[int | None]] = {}
+    for target in targets:
+        by_channel.setdefault(target.channel, set()).add(target.threshold_seconds)
+    first_version = min(t.standard.effective_from for t in targets)
+    if all(len(values) == 1 for values in by_channel.values()) and not _days_before(
+        span, first_version
+    ):
+        whens = [When(channel=c, then=Value(next(iter(v)))) for c, v in by_channel.items()]
+        return Case(*whens, default=Value(None), output_field=IntegerField()), False
     whens = [
         When(
             Q(local_day__gte=t.standard.effective_from, channel=t.channel),
             then=Value(t.threshold_seconds),
         )
-        for t in Target.objects.filter(
-            metric="response_within_standard", threshold_seconds__isnull=False
-        )
-        .exclude(channel=ALL_CHANNELS)
-        .select_related("standard")
-        .order_by("-standard__effective_from")
+        for t in targets
     ]
-    if not whens:
-        return Case(default=Value(None), output_field=IntegerField())
-    return Case(*whens, default=Value(None), output_field=IntegerField())
+    return Case(*whens, default=Value(None), output_field=IntegerField()), True
 
 
-def _day_rows(span: DayRange) -> QuerySet[Any]:
+def _days_before(span: DayRange, day: date) -> bool:
+    """Whether the span may hold a live interaction on a local day before ``day``."""
+    if span.first is not None and span.first >= day:
+        return False
+    # A day's margin covers every time zone; partitions prune the older months.
+    bound = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    rows = Interaction.objects.filter(deleted_at__isnull=True, occurred_at__lt=bound)
+    if span.branch_ids is not None:
+        rows = rows.filter(branch_id__in=span.branch_ids)
+    return rows.exists()
+
+
+def _critical(moment_ids: list[int]) -> Any:
+    """Whether a row's moment of truth is critical, from the (few) critical moments' ids:
+    no join with the moments for every row."""
+    if not moment_ids:
+        return Value(False, output_field=BooleanField())
+    return ExpressionWrapper(Q(moment_id__in=moment_ids), output_field=BooleanField())
+
+
+def _day_rows(span: DayRange) -> tuple[QuerySet[Any], bool]:
     """The span's live interactions, one row each with its local day and its channel's
-    response threshold: what the counts below are made of."""
+    response threshold: what the counts below are made of; and whether the threshold
+    reads the local day."""
     rows = Interaction.objects.filter(deleted_at__isnull=True)
     if span.branch_ids is not None:
         rows = rows.filter(branch_id__in=span.branch_ids)
@@ -122,8 +157,10 @@ def _day_rows(span: DayRange) -> QuerySet[Any]:
         rows = rows.filter(local_day__gte=span.first)
     if span.last is not None:
         rows = rows.filter(local_day__lt=span.last)
-    return (
-        rows.annotate(threshold=_thresholds(), critical=F("moment__is_critical"))
+    threshold, by_day = _thresholds(span)
+    critical_moments = list(Moment.objects.filter(is_critical=True).values_list("pk", flat=True))
+    queryset = (
+        rows.annotate(threshold=threshold, critical=_critical(critical_moments))
         .values(
             "branch_id",
             "channel",
@@ -138,6 +175,7 @@ def _day_rows(span: DayRange) -> QuerySet[Any]:
         )
         .order_by()
     )
+    return queryset, by_day
 
 
 _ABANDONED = "outcome = 'abandoned'"
@@ -164,8 +202,9 @@ _CONDITIONS: dict[str, str | None] = {
 def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
     """SQL (and parameters) counting the span's interactions per branch, channel and local
     day, each count an integer, with the day's week and month."""
-    sql, params = _day_rows(span).query.sql_with_params()
-    if connection.vendor == "postgresql":
+    rows, by_day = _day_rows(span)
+    sql, params = rows.query.sql_with_params()
+    if by_day and connection.vendor == "postgresql":
         # A fence: each row's local day and threshold are computed once, not once for
         # every count that reads them.
         sql += " OFFSET 0"

@@ -97,7 +97,10 @@ def test_one_pass_counts_every_branch_on_its_own_clock(since: date | None) -> No
     with CaptureQueriesContext(connection) as queries:
         consistency_recompute(since=since)
     reads = [q["sql"] for q in queries if 'FROM "interactions_interaction"' in q["sql"]]
-    assert len(reads) == 1, reads  # one pass for all five zones
+    passes = [sql for sql in reads if "GROUP BY" in sql]
+    assert len(passes) == 1, reads  # one pass for all five zones
+    # Besides it at most a probe for days before the standard's first version (LIMIT 1).
+    assert all("LIMIT 1" in sql for sql in reads if sql not in passes), reads
 
     def monday(zone: str) -> int:
         found = Rollup.objects.filter(
@@ -410,3 +413,47 @@ def test_a_new_case_of_a_recent_week_is_mailed_once_to_the_branchs_managers(
         consistency_recompute()
     assert queued == []  # nothing new: nobody hears twice
     assert Case.objects.filter(metric="complaint_rate").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_new_version_changes_the_response_threshold_from_its_first_day() -> None:
+    """Waits are judged by the threshold of the version in force on their local day, and a
+    wait before the first version has none (it counts in n, never as within the standard)."""
+    from consistency.models import Standard, Target
+
+    branch = BranchFactory.create(timezone="UTC")
+    first = Standard.objects.get()
+    later = Standard.objects.create(name="Slower phones", effective_from=WEEK + timedelta(days=2))
+    for target in Target.objects.filter(standard=first):
+        target.pk, target.standard = None, later
+        if target.metric == "response_within_standard" and target.channel == "phone":
+            target.threshold_seconds = 60
+        target.save()
+    for day in (WEEK, WEEK + timedelta(days=3)):  # Monday under 30 s, Thursday under 60 s
+        InteractionFactory.create(
+            branch=branch, channel="phone", wait_seconds=45, occurred_at=at(day)
+        )
+    early = first.effective_from - timedelta(days=2)
+    InteractionFactory.create(branch=branch, channel="phone", wait_seconds=5, occurred_at=at(early))
+    consistency_recompute()
+
+    def day(start: date) -> tuple[int, int]:
+        found = rollup(branch, PeriodKind.DAY, start)
+        return found.response_n, found.response_ok
+
+    assert day(WEEK) == (1, 0)
+    assert day(WEEK + timedelta(days=3)) == (1, 1)
+    assert day(early) == (1, 0)
+
+
+@pytest.mark.django_db
+def test_one_threshold_for_all_days_when_no_version_changed_it() -> None:
+    """With one threshold per channel and no day before the first version, the counting
+    pass reads no local day for it (and needs no fence)."""
+    from consistency.rollups import DayRange, _day_counts
+
+    InteractionFactory.create(occurred_at=at(WEEK))
+    sql, _ = _day_counts(DayRange())
+    assert "OFFSET 0" not in sql
+    local_day = "AT TIME ZONE" if connection.vendor == "postgresql" else "django_datetime_cast_date"
+    assert sql.count(local_day) == 1  # the grouping key only
