@@ -31,7 +31,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -187,6 +187,8 @@ def reference_data() -> tuple[list[int], list[int]]:
 def seed(rows: int, chunk: int, reseed: bool) -> None:
     from django.db import connection
 
+    from interactions.partitions import partitions_ensure
+
     began = time.perf_counter()
     have = count_rows()
     say(f"{TABLE} holds {have:,} rows (counted in {time.perf_counter() - began:.1f} s)")
@@ -198,11 +200,13 @@ def seed(rows: int, chunk: int, reseed: bool) -> None:
         say(f"ANALYZE in {time.perf_counter() - began:.1f} s")
         return
     branch_ids, customer_ids = reference_data()
+    base = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    # PostgreSQL partitions interactions by month: make the months the rows will fill.
+    partitions_ensure(since=base - timedelta(hours=1))
     with connection.cursor() as cursor:
         # A scratch database: whatever pointed at the old rows goes with them.
         cursor.execute(f"TRUNCATE {TABLE} RESTART IDENTITY CASCADE")
         cursor.execute("SET synchronous_commit TO off")
-        base = datetime(2025, 1, 6, 8, tzinfo=UTC)
         began = time.perf_counter()
         for lo in range(1, rows + 1, chunk):
             hi = min(lo + chunk - 1, rows)

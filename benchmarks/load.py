@@ -3,13 +3,19 @@ that every accepted write is stored exactly once.
 
 Usage (its own PostgreSQL database on loopback: dropped, created, migrated and seeded here):
 
-    .venv/bin/python benchmarks/load.py [--duration 300] \\
+    .venv/bin/python benchmarks/load.py [--duration 300] [--single-pool] \\
         [--database-url postgres://postgres@127.0.0.1:5432/crm_bench_load]
 
-Seeds a small demo chain (``manage.py seed_demo`` options ``--seed-*``) and recomputes its
-statistics, starts gunicorn on 127.0.0.1 only (sync workers as in production, DEBUG off,
-consistency recomputed by a stand-in for Celery beat every ``--recompute-every`` seconds
-rather than in the request), then for ``--duration`` seconds runs, all at once:
+Seeds a small demo chain (``manage.py seed_demo`` options ``--seed-*``), recomputes its
+statistics and VACUUM ANALYZEs the database, then starts the app on 127.0.0.1 only as
+production does (docker-compose.yml, benchmarks/servers.py): two gunicorn pools of the same
+code, ``web`` for the counter's pages (``--web-workers``, ``--web-timeout``) and ``api`` for
+the integrations (``--api-workers``, ``--api-timeout``), behind Debian's nginx running a
+local copy of deploy/nginx.conf; every client talks to nginx only. ``--single-pool`` runs
+the old way instead: one pool (``--workers``, ``--worker-timeout``), no proxy. Sync workers
+as in production, DEBUG off, consistency recomputed by a stand-in for Celery beat every
+``--recompute-every`` seconds rather than in the request. Then for ``--duration`` seconds it
+runs, all at once:
 
 - ``--integrations`` API clients, each with its own key, POSTing batches of
   ``--batch-min``..``--batch-max`` interactions or customers to the bulk endpoints, keyed by
@@ -20,13 +26,18 @@ rather than in the request), then for ``--duration`` seconds runs, all at once:
 - ``--managers`` regional managers reading /comparison/, /flags/, a branch page and /funnel/.
 
 Prints per-operation throughput, p50/p95/p99 latency and errors (non-2xx/3xx answers,
-per-item errors in bulk results, connection errors), the server log's tracebacks, and
-then checks the database: every (source, external_id) reported created or updated exists
-exactly once with the values of its last accepted write (where the order of writes is
-known), rows created equal 'created' results, and every marker an agent logged exists
-exactly once. Ends with a verdict line (goal: 0 errors, 0 lost, 0 duplicated) and exits 1
-when the goal is missed. Hard stop: clients get ``--grace`` seconds after the load window
-to finish their last request; the whole run is bounded by an alarm.
+per-item errors in bulk results, connection errors), the servers' tracebacks, what nginx saw
+of each pool (and that /api/ alone reached api), and then checks the database: every
+(source, external_id) reported created or updated exists exactly once with the values of its
+last accepted write (where the order of writes is known), rows created equal 'created'
+results, and every marker an agent logged exists exactly once. The agents' operations (their
+log page and POST /log/) get p50/p95/p99 of their own, beside the bulk items accepted per
+second in the window and the share of the window with a batch in flight. Ends with two
+verdict lines, 0 errors, 0 lost, 0 duplicated, and the counter's goal, agent p95 <=
+``--agent-p95-goal`` ms while bulk sync runs (at least ``--min-bulk-rate`` items/s, a batch
+in flight ``--min-bulk-busy`` of the window), and exits 1 when either is missed. Hard stop:
+clients get ``--grace`` seconds after the load window to finish their last request; the
+whole run is bounded by an alarm.
 """
 
 from __future__ import annotations
@@ -59,8 +70,16 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bulk_sync import free_port, setup_django  # noqa: E402
+from benchmarks.bulk_sync import setup_django  # noqa: E402
 from benchmarks.dashboard import signed_in  # noqa: E402
+from benchmarks.servers import (  # noqa: E402
+    PoolSpec,
+    Stack,
+    proxy_report,
+    start_behind_proxy,
+    start_single_pool,
+    stop_process,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/crm_bench_load"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -71,6 +90,8 @@ OUTCOMES = ("resolved", "resolved", "follow_up", "escalated", "abandoned")
 BEAT_MARK = "LOADBEAT "
 PROGRESS_EVERY = 15.0
 SAMPLES_PER_KIND = 5
+AGENT_OPS = ("agent GET /log/", "agent POST /log/")
+ACCEPTED = frozenset({"created", "updated", "unchanged"})
 
 # --- the records each write produces ----------------------------------------------------
 
@@ -440,7 +461,7 @@ def manager_client(load: Load, base: str, region: str, branches: list[str], seed
             load.stop.wait(rng.uniform(0, 2 * load.args.manager_think))
 
 
-# --- the server, the stand-in for Celery beat, the database -------------------------------
+# --- the servers, the stand-in for Celery beat, the database ------------------------------
 
 
 def server_env() -> dict[str, str]:
@@ -454,52 +475,22 @@ def server_env() -> dict[str, str]:
     }
 
 
-def start_server(port: int, args: argparse.Namespace, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        server = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
-                "crm.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--timeout",
-                str(args.worker_timeout),
-                "--worker-tmp-dir",
-                "/dev/shm",  # noqa: S108 - as in production (docker-compose.yml)
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=server_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    for _ in range(150):
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}; see {log}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    stop_process(server)
-    raise SystemExit(f"gunicorn did not start; see {log}")
+def pools(args: argparse.Namespace) -> list[PoolSpec]:
+    """What runs: docker-compose.yml's web and api pools, or (--single-pool) the old one."""
+    if args.single_pool:
+        return [PoolSpec("app", args.workers, args.threads, args.worker_timeout)]
+    return [
+        PoolSpec("web", args.web_workers, args.threads, args.web_timeout),
+        PoolSpec("api", args.api_workers, args.threads, args.api_timeout, args.api_timeout),
+    ]
 
 
-def stop_process(process: subprocess.Popen[Any] | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+def start_app(args: argparse.Namespace, out: Path) -> Stack:
+    if args.single_pool:
+        return start_single_pool(pools(args)[0], server_env(), out)
+    # nginx appends the address it saw to X-Forwarded-For: counted, as compose does.
+    web, api = pools(args)
+    return start_behind_proxy(web, api, {**server_env(), "TRUSTED_PROXY_COUNT": "1"}, out)
 
 
 def beat_worker(interval: float) -> int:
@@ -608,6 +599,13 @@ def prepare(args: argparse.Namespace, out: Path) -> Chain:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         call_command("recompute_consistency", stdout=io.StringIO(), stderr=io.StringIO())
     print(f"  statistics recomputed in {time.perf_counter() - began:.1f} s", flush=True)
+    began = time.perf_counter()
+    # What autovacuum does in production soon after a load this size; without it the planner
+    # knows nothing of the seeded rows (the agents' log page took 190 ms, not 0.5, to find
+    # its 10 recent interactions), and a server with autovacuum off never catches up.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    print(f"  VACUUM (ANALYZE) in {time.perf_counter() - began:.1f} s", flush=True)
 
     branches = list(Branch.objects.select_related("region").order_by("code"))
     regions: dict[str, list[str]] = defaultdict(list)
@@ -670,6 +668,78 @@ def print_table(load: Load) -> None:
         for op, samples in sorted(load.samples.items()):
             for sample in samples:
                 print(f"  {op}: {sample}")
+
+
+@dataclass
+class Bulk:
+    """How much bulk sync ran in the load window."""
+
+    items_per_second: float  # items accepted in batches answered within the window
+    batches: int  # batches answered within the window
+    busy: float  # share of the window with at least one batch in flight
+
+
+def bulk_in_window(load: Load) -> Bulk:
+    seconds = max(load.ended - load.started, 1e-9)
+    answered = {n for n, (_, at) in enumerate(load.batches) if at <= load.ended}
+    items = sum(
+        1
+        for writes in load.writes.values()
+        for w in writes
+        if w.status in ACCEPTED and w.batch in answered
+    )
+    busy, edge = 0.0, load.started
+    for sent, at in sorted(load.batches):
+        if sent >= load.ended:
+            break
+        start, end = max(sent, edge), min(at, load.ended)
+        if end > start:
+            busy += end - start
+            edge = end
+    return Bulk(items / seconds, len(answered), busy / seconds)
+
+
+def print_agents(load: Load, bulk: Bulk) -> dict[str, float]:
+    """The counter's operations on their own; their p95s by operation."""
+    print()
+    print(
+        f"{'agents (the counter)':<32} {'ops':>6} {'errors':>6} "
+        f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
+    rows = [(op, load.ops.get(op, OpStats())) for op in AGENT_OPS]
+    both = OpStats(
+        [ms for _, stats in rows for ms in stats.latencies], sum(st.errors for _, st in rows)
+    )
+    p95s = {}
+    for op, stats in [*rows, ("agent, both", both)]:
+        ordered = sorted(stats.latencies)
+        p95s[op] = percentile(ordered, 0.95)
+        print(
+            f"{op:<32} {len(ordered):>6} {stats.errors:>6} {percentile(ordered, 0.5):>8.0f} "
+            f"{p95s[op]:>8.0f} {percentile(ordered, 0.99):>8.0f} "
+            f"{(ordered[-1] if ordered else math.nan):>8.0f}"
+        )
+    print(
+        f"bulk sync in the window: {bulk.items_per_second:,.0f} items/s accepted "
+        f"({bulk.batches} batches answered), a batch in flight {bulk.busy:.0%} of the window"
+    )
+    return {op: p95s[op] for op in AGENT_OPS}
+
+
+def counter_verdict(args: argparse.Namespace, p95s: dict[str, float], bulk: Bulk) -> bool:
+    # nan (no request of an operation) never meets the goal.
+    fast = all(ms <= args.agent_p95_goal for ms in p95s.values())
+    ran = bulk.items_per_second >= args.min_bulk_rate and bulk.busy >= args.min_bulk_busy
+    met = fast and ran
+    times = ", ".join(f"{op.removeprefix('agent ')} {ms:.0f} ms" for op, ms in p95s.items())
+    print(
+        f"VERDICT (counter): {'goal met' if met else 'goal NOT met'}: agent p95 {times}"
+        f"{'' if fast else ' (too slow)'}; bulk sync {bulk.items_per_second:,.0f} items/s, "
+        f"in flight {bulk.busy:.0%} of the window{'' if ran else ' (bulk sync did not run)'} "
+        f"(goal: agent p95 <= {args.agent_p95_goal:.0f} ms while bulk sync runs, at least "
+        f"{args.min_bulk_rate:,.0f} items/s and in flight {args.min_bulk_busy:.0%} of the window)"
+    )
+    return met
 
 
 LOG_HEADER = re.compile(
@@ -795,7 +865,7 @@ def check_records(load: Load, chain: Chain, check: Check, kind: str) -> dict[int
     for write in load.writes[kind]:
         writes_by_key[write.key].append(write)
     customer_rows = load.customer_rows
-    accepted_statuses = {"created", "updated", "unchanged"}
+    accepted_statuses = ACCEPTED
     stored_keys = 0
     determinable = 0
     created_results = 0
@@ -1021,9 +1091,31 @@ def parse_args() -> argparse.Namespace:
     add("--agent-think", type=float, default=0.5, help="mean seconds between an agent's logs")
     add("--manager-think", type=float, default=1.0, help="mean seconds between pages")
     add("--request-timeout", type=float, default=60.0)
-    add("--workers", type=int, default=3, help="gunicorn workers (production: WEB_CONCURRENCY=3)")
+    add(
+        "--single-pool",
+        action="store_true",
+        help="the old way: one gunicorn pool serving every route, no proxy",
+    )
+    add("--web-workers", type=int, default=4, help="web pool (docker-compose.yml: WEB_WORKERS)")
+    add("--web-timeout", type=int, default=30, help="web pool's gunicorn --timeout")
+    add("--api-workers", type=int, default=2, help="api pool (docker-compose.yml: API_WORKERS)")
+    add("--api-timeout", type=int, default=120, help="api pool's --timeout and --graceful-timeout")
+    add("--workers", type=int, default=3, help="--single-pool's workers (WEB_CONCURRENCY was 3)")
+    add("--worker-timeout", type=int, default=30, help="--single-pool's gunicorn --timeout")
     add("--threads", type=int, default=1, help="gunicorn threads per worker (production: 1)")
-    add("--worker-timeout", type=int, default=30, help="gunicorn --timeout (production: 30)")
+    add("--agent-p95-goal", type=float, default=300.0, help="ms, per agent operation")
+    add(
+        "--min-bulk-rate",
+        type=float,
+        default=100.0,
+        help="bulk items accepted per second below which bulk sync did not run (goal unmet)",
+    )
+    add(
+        "--min-bulk-busy",
+        type=float,
+        default=0.9,
+        help="share of the window a bulk batch must be in flight for the agent goal to count",
+    )
     add(
         "--recompute-every",
         type=float,
@@ -1053,7 +1145,7 @@ def main() -> int:
     run = secrets.token_hex(4)
     out = ROOT / "var" / "load" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "server.log"
+    beat_log = out / "beat.log"
 
     # The whole run is bounded: setup, load, hard stop, check.
     budget = int(args.duration + args.grace + 900)
@@ -1064,12 +1156,17 @@ def main() -> int:
     signal.signal(signal.SIGALRM, alarm)
     signal.alarm(budget)
 
+    shape = (
+        "one gunicorn pool, no proxy"
+        if args.single_pool
+        else "two gunicorn pools behind nginx (deploy/nginx.conf)"
+    )
     print(
         f"load run {run}: {args.duration:.0f} s; {args.integrations} integrations "
         f"(batches {args.batch_min}-{args.batch_max}, {args.customer_share:.0%} customers), "
-        f"{args.agents} agents, {args.managers} managers; gunicorn {args.workers} workers x "
-        f"{args.threads} threads on 127.0.0.1; {os.cpu_count()} CPUs, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        f"{args.agents} agents, {args.managers} managers; {shape}: "
+        f"{'; '.join(p.describe() for p in pools(args))}; {os.cpu_count()} CPUs, "
+        f"load average {load_average()}",
         flush=True,
     )
     print(f"database {name} on {urlsplit(args.database_url).hostname}: recreating", flush=True)
@@ -1078,24 +1175,23 @@ def main() -> int:
     logging.getLogger("kombu").setLevel(logging.ERROR)  # "No hostname was supplied" (no broker)
     chain = prepare(args, out)
 
-    server: subprocess.Popen[bytes] | None = None
+    stack: Stack | None = None
     beat: subprocess.Popen[str] | None = None
     beat_runs: list[dict[str, Any]] = []
     reader: threading.Thread | None = None
     load = Load(args, chain.codes)
     try:
-        port = free_port()
-        server = start_server(port, args, log)
-        base = f"http://127.0.0.1:{port}"
-        print(f"gunicorn up on {base} (log: {log})", flush=True)
+        stack = start_app(args, out)
+        base = stack.base
+        print(f"up: {stack.description} (logs: {out})", flush=True)
         if args.recompute_every > 0:
-            with log.open("a") as beat_log:
+            with beat_log.open("a") as beat_errors:
                 beat = subprocess.Popen(
                     [sys.executable, __file__, "--beat-worker", str(args.recompute_every)],
                     cwd=ROOT,
                     env=server_env(),
                     stdout=subprocess.PIPE,
-                    stderr=beat_log,
+                    stderr=beat_errors,
                     text=True,
                 )
             reader = threading.Thread(target=read_beat, args=(beat, beat_runs), daemon=True)
@@ -1123,6 +1219,7 @@ def main() -> int:
                     args=(load, base, region, chain.regions[region], args.seed * 300 + n),
                 )
             )
+        print(f"load window starts; load average {load_average()}", flush=True)
         load.started = time.perf_counter()
         for thread in threads:
             thread.daemon = True
@@ -1131,17 +1228,20 @@ def main() -> int:
         while (left := deadline - time.perf_counter()) > 0:
             time.sleep(min(PROGRESS_EVERY, left))
             with load.lock:
-                bulk = sum(len(load.ops[o].latencies) for o in load.ops if o.startswith("bulk"))
+                batches = sum(len(s.latencies) for o, s in load.ops.items() if "bulk" in o)
                 items = sum(load.ops[o].items for o in load.ops if o.startswith("bulk"))
                 logs = len(load.agent_logs)
+                agent = sorted(ms for o in AGENT_OPS for ms in load.ops.get(o, OpStats()).latencies)
                 pages = sum(len(s.latencies) for o, s in load.ops.items() if "manager" in o)
             print(
-                f"  [{load.elapsed():5.0f} s] {bulk} batches ({items:,} items), {logs} forms "
-                f"logged, {pages} dashboard pages, {load.total_errors()} errors",
+                f"  [{load.elapsed():5.0f} s] {batches} batches ({items:,} items), {logs} forms "
+                f"logged (agent p95 {percentile(agent, 0.95):.0f} ms), {pages} dashboard pages, "
+                f"{load.total_errors()} errors",
                 flush=True,
             )
         load.stop.set()
         load.ended = time.perf_counter()
+        window_end_load = load_average()
         hard_stop = load.ended + args.grace
         for thread in threads:
             thread.join(max(0.0, hard_stop - time.perf_counter()))
@@ -1160,16 +1260,20 @@ def main() -> int:
                 load.frozen = True
     finally:
         stop_process(beat)
-        stop_process(server)
+        if stack is not None:
+            stack.stop()
         if reader is not None:
             reader.join(10)
 
     print()
     print(
-        f"load window {load.ended - load.started:.1f} s; load average now "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine: figures are noisy)"
+        f"load window {load.ended - load.started:.1f} s; load average at its end "
+        f"{window_end_load} (shared machine, {os.cpu_count()} CPUs: figures are noisy)"
     )
+    print(f"ran: {stack.description}")
     print_table(load)
+    bulk = bulk_in_window(load)
+    agent_p95s = print_agents(load, bulk)
     failed_runs = [r for r in beat_runs if not r.get("ok")]
     if args.recompute_every > 0:
         durations = sorted(r["seconds"] for r in beat_runs)
@@ -1184,7 +1288,10 @@ def main() -> int:
         )
         for r in failed_runs[:3]:
             print(f"  failed: {r.get('error')}")
-    tracebacks = server_log_report(log)
+    tracebacks = sum(server_log_report(log) for log in [*stack.app_logs, beat_log])
+    routing, misrouted = proxy_report(stack)
+    for line in routing:
+        print(line)
 
     print("database check:")
     check = check_database(load, chain, run)
@@ -1194,13 +1301,20 @@ def main() -> int:
     duplicated = sum(n for k, n in check.problems.items() if "duplicated" in k or "twice" in k)
     other = sum(check.problems.values()) - lost - duplicated
     errors = load.total_errors() + len(failed_runs)
+    other += misrouted
     met = errors == 0 and lost == 0 and duplicated == 0 and other == 0 and tracebacks == 0
     print(
         f"VERDICT: {'goal met' if met else 'goal NOT met'}: {errors} errors, {lost} lost, "
-        f"{duplicated} duplicated, {other} other mismatches (counts, ids, values), "
-        f"{tracebacks} server tracebacks (goal: 0 errors, 0 lost, 0 duplicated)"
+        f"{duplicated} duplicated, {other} other mismatches (counts, ids, values"
+        f"{', routing' if stack.access_log else ''}), {tracebacks} server tracebacks "
+        "(goal: 0 errors, 0 lost, 0 duplicated)"
     )
-    return 0 if met else 1
+    counter_met = counter_verdict(args, agent_p95s, bulk)
+    return 0 if met and counter_met else 1
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def statistics_line(durations: list[float]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
@@ -27,6 +26,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory, override_settings
 
+from benchmarks.servers import local_nginx_conf
 from common.client_ip import client_address
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -112,30 +112,6 @@ class PoolHandler(BaseHTTPRequestHandler):
         """Quiet: the test reports what matters."""
 
 
-def local_copy(conf: str, *, listen: int, web: int, api: int, scratch: Path) -> str:
-    """deploy/nginx.conf with the compose-only parts replaced; each must match exactly once."""
-
-    def swap(pattern: str, replacement: str, text: str) -> str:
-        swapped, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
-        assert count == 1, (
-            f"deploy/nginx.conf has {count} lines matching {pattern!r}, not one: "
-            "update tests/test_proxy_routing.py with its new shape"
-        )
-        return swapped
-
-    # Workers run as the official image's nginx user there; here as whoever runs the test
-    # (the user directive only applies, and is only resolvable, when started as root).
-    conf = swap(r"^\s*user\s+[^;]+;", "user root;" if os.geteuid() == 0 else "", conf)
-    conf = swap(r"^\s*listen\s+80;", f"listen 127.0.0.1:{listen};", conf)
-    conf = swap(r"^\s*server\s+web:8000\b[^;]*;", f"server 127.0.0.1:{web};", conf)
-    conf = swap(r"^\s*server\s+api:8000\b[^;]*;", f"server 127.0.0.1:{api};", conf)
-    temp_paths = "".join(
-        f"    {kind}_temp_path {scratch / kind};\n"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return swap(r"^http \{\n", f"http {{\n{temp_paths}", conf)
-
-
 @dataclass(frozen=True)
 class ProxyFiles:
     nginx: str
@@ -201,7 +177,7 @@ def proxy_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyFiles
     scratch = tmp_path_factory.mktemp("nginx")
     conf = scratch / "nginx.conf"
     conf.write_text(
-        local_copy(
+        local_nginx_conf(
             NGINX_CONF.read_text(encoding="utf-8"),
             listen=free_port(),
             web=web.port,
