@@ -227,6 +227,10 @@ FRESH = "consistency_rollup_fresh"
 # disk, and no JIT (compiling the aggregate's expressions costs more than it saves);
 # both for the recompute's transaction only.
 STAGE_SETTINGS = {"work_mem": "256MB", "jit": "off"}
+# For the counting pass alone: the planner cannot know how many (branch, channel, local
+# day) groups there are (the day is an expression over a join), guesses one per row and
+# sorts ten million rows; hashing the groups is the plan (about a fifth faster at 10 M).
+COUNTING_SETTINGS = {"enable_sort": "off"}
 # The staged column holding each period kind's start.
 PERIOD_COLUMN: dict[str, str] = {
     PeriodKind.DAY: "local_day",
@@ -245,7 +249,12 @@ def _stage(span: DayRange) -> None:
             for name, value in STAGE_SETTINGS.items():
                 cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        postgres = connection.vendor == "postgresql"
+        for name, value in COUNTING_SETTINGS.items() if postgres else ():
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
+        for name in COUNTING_SETTINGS if postgres else ():
+            cursor.execute("SELECT set_config(%s, 'on', true)", [name])
 
 
 def _period_sql(kind: str) -> str:
