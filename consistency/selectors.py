@@ -489,7 +489,8 @@ def standard_history(standard: Standard) -> list[dict[str, Any]]:
     too), newest first; a target's entries are labelled with its metric and channel."""
     entries = history_entries(standard.history.all())
     target_rows = Target.history.filter(standard_id=standard.pk)
-    for target_id in target_rows.values_list("id", flat=True).distinct():
+    # order_by(): the history default ordering would make DISTINCT one per history row.
+    for target_id in target_rows.order_by().values_list("id", flat=True).distinct():
         rows = Target.history.filter(id=target_id)
         latest = rows.order_by("-history_date").first()
         for entry in history_entries(rows):

@@ -74,3 +74,22 @@ def test_in_indonesian_a_decimal_comma_is_understood(db: None) -> None:
         form.save()
     share.refresh_from_db()
     assert share.target == pytest.approx(0.825)
+
+
+@pytest.mark.django_db
+def test_a_changed_target_shows_each_change_once_in_the_history() -> None:
+    from consistency.models import Standard, Target
+    from consistency.selectors import standard_history
+
+    standard = Standard.objects.get()
+    target = Target.objects.filter(standard=standard).order_by("pk").first()
+    assert target is not None
+    before = len(standard_history(standard))
+    target.min_n = target.min_n + 1
+    target.save()
+    target.min_n = target.min_n + 1
+    target.save()
+    entries = standard_history(standard)
+    assert len(entries) == before + 2
+    label = f"target {target.metric}/{target.channel} changed"
+    assert sum(1 for e in entries if e["action"] == label) == 2
