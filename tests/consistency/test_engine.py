@@ -429,21 +429,21 @@ def test_a_new_version_changes_the_response_threshold_from_its_first_day() -> No
         if target.metric == "response_within_standard" and target.channel == "phone":
             target.threshold_seconds = 60
         target.save()
-    for day in (WEEK, WEEK + timedelta(days=3)):  # Monday under 30 s, Thursday under 60 s
+    for when in (WEEK, WEEK + timedelta(days=3)):  # Monday under 30 s, Thursday under 60 s
         InteractionFactory.create(
-            branch=branch, channel="phone", wait_seconds=45, occurred_at=at(day)
+            branch=branch, channel="phone", wait_seconds=45, occurred_at=at(when)
         )
     early = first.effective_from - timedelta(days=2)
     InteractionFactory.create(branch=branch, channel="phone", wait_seconds=5, occurred_at=at(early))
     consistency_recompute()
 
-    def day(start: date) -> tuple[int, int]:
+    def response(start: date) -> tuple[int, int]:
         found = rollup(branch, PeriodKind.DAY, start)
         return found.response_n, found.response_ok
 
-    assert day(WEEK) == (1, 0)
-    assert day(WEEK + timedelta(days=3)) == (1, 1)
-    assert day(early) == (1, 0)
+    assert response(WEEK) == (1, 0)
+    assert response(WEEK + timedelta(days=3)) == (1, 1)
+    assert response(early) == (1, 0)
 
 
 @pytest.mark.django_db
