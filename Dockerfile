@@ -34,6 +34,7 @@ COPY common ./common
 COPY branches ./branches
 COPY customers ./customers
 COPY interactions ./interactions
+COPY quality ./quality
 COPY consistency ./consistency
 COPY feedback ./feedback
 RUN pip install --no-deps . \

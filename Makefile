@@ -31,6 +31,7 @@ run: install
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_surveys --if-empty
+	$(BIN)/python manage.py seed_reviews --if-empty
 	$(BIN)/python manage.py recompute_consistency
 	@echo "Demo ready: sign in at $(SURVEY_BASE_URL)/ (users and password in README); e-mails are written to var/mail/"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -141,6 +141,10 @@ class MetricCellSerializer(serializers.Serializer):
     peer_group = serializers.CharField(
         help_text="Which peers were pooled: the branch's peer group, or empty for the chain."
     )
+    disputed = serializers.IntegerField(
+        allow_null=True,
+        help_text="QA metrics only: reviews counted in n whose dispute is still open.",
+    )
 
 
 TESTS = ("standard", "peers")

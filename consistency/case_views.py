@@ -26,11 +26,14 @@ from common.replica import reads_from_replica
 from common.views import csv_or_page, wants_csv
 from consistency import charts
 from consistency.case_selectors import case_flags, case_history, case_queue, case_trends
+from consistency.case_words import case_items
 from consistency.forms import NO_PLAN, OPEN_CASES, OVERDUE, CaseFilterForm, NoteForm, PlanForm
 from consistency.lifecycle import CASE_ACTIONS, case_transition, cases_acknowledge
-from consistency.models import Case, CaseStatus
+from consistency.models import QA_METRICS, Case, CaseStatus
 from consistency.selectors import branch_cusum, moment_breakdown
 from consistency.views import MOMENT_COLUMNS, moment_rows
+
+ITEM_COLUMNS = ["code", "item", "critical", "n", "failed", "share"]
 
 CASE_PAGE_SIZE = 50
 EVIDENCE_WEEKS_SHOWN = 4  # the page lists the last weeks' flags; the CSV has them all
@@ -182,6 +185,7 @@ def _case_page(
             "moments": moment_breakdown(
                 branch=case.branch, kind="week", period_start=case.last_period
             ),
+            "items": case_items(case) if case.metric in QA_METRICS else None,
             "flags": case_flags(case).filter(
                 period_start__gt=case.last_period - timedelta(weeks=EVIDENCE_WEEKS_SHOWN)
             ),
@@ -213,6 +217,9 @@ def case_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     table = request.GET.get("table")
     if table == "history":
         return csv_stream(HISTORY_COLUMNS, _history_rows(case), f"case-{case.pk}-history")
+    if table == "items" and case.metric in QA_METRICS:
+        rows = ({**i, "item": i["item"].text_en} for i in case_items(case))
+        return csv_stream(ITEM_COLUMNS, rows, f"case-{case.pk}-items")
     if table == "moments":
         moments = moment_breakdown(branch=case.branch, kind="week", period_start=case.last_period)
         return csv_stream(MOMENT_COLUMNS, moment_rows(moments), f"case-{case.pk}-moments")

@@ -14,8 +14,17 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from consistency.models import ALL_CHANNELS, CHANNEL_SCOPES, Case, Metric, PeriodKind, Severity
-from consistency.selectors import moment_breakdown
+from consistency.models import (
+    ALL_CHANNELS,
+    CHANNEL_SCOPES,
+    QA_METRICS,
+    Case,
+    Metric,
+    PeriodKind,
+    Severity,
+)
+from consistency.selectors import moment_breakdown, period_bounds
+from quality.selectors import item_breakdown
 
 CHANNEL_LABELS = dict(CHANNEL_SCOPES)
 WEEK = timedelta(days=7)
@@ -54,7 +63,7 @@ def summary_facts(case: Case, weeks: Sequence[date]) -> dict[str, Any]:
     evidence and the worst moment of truth. Kept on the case (``wording``) so the page can
     word the summary in the reader's language."""
     recent = [w for w in weeks if w > case.last_period - 12 * WEEK]
-    return {"recent": len(recent), "moment": _worst_moment(case)}
+    return {"recent": len(recent), "moment": _worst_moment(case), "item": _worst_item(case)}
 
 
 def case_sentence(case: Case) -> str:
@@ -126,6 +135,12 @@ def case_summary(case: Case, facts: dict[str, Any]) -> str:
         parts.append(_("on %(channels)s") % {"channels": named})
     if moment := facts.get("moment"):
         parts.append(_("worst at '%(moment)s'") % {"moment": moment})
+    if item := facts.get("item"):
+        name = item["id"] if translation.get_language() == "id" and item["id"] else item["en"]
+        parts.append(
+            _("most failed item '%(item)s' (%(failed)s of %(n)s reviews)")
+            % {"item": name, "failed": item["failed"], "n": item["n"]}
+        )
     return ", ".join(parts)
 
 
@@ -138,6 +153,38 @@ def _worst_moment(case: Case) -> str | None:
     count = "complaints" if case.metric == Metric.COMPLAINTS else "csat_low"
     hit = [r for r in rows if r[count]]
     return str(hit[0]["moment"].name) if hit else None
+
+
+def case_items(case: Case) -> list[dict[str, Any]]:
+    """How often each checklist item failed in the branch's reviews of the case's channels
+    in its last week of evidence (critical items first), with the failed share."""
+    start, end = period_bounds(case.branch, PeriodKind.WEEK, case.last_period)
+    channels = [c for c in case.channels if c != ALL_CHANNELS]
+    rows = item_breakdown(branch_id=case.branch_id, start=start, end=end, channels=channels)
+    return [{**r, "share": r["failed"] / r["n"] if r["n"] else None} for r in rows]
+
+
+def _worst_item(case: Case) -> dict[str, Any] | None:
+    """For the QA metrics: the checklist item the branch's reviews failed most in the last
+    week of evidence (critical items first for critical fails), in both languages."""
+    if case.metric not in QA_METRICS:
+        return None
+    rows = case_items(case)
+    if case.metric == Metric.QA_CRITICAL:
+        rows = [r for r in rows if r["critical"]]
+    else:
+        rows.sort(key=lambda r: -r["failed"])
+    hit = next((r for r in rows if r["failed"]), None)
+    if hit is None:
+        return None
+    item = hit["item"]
+    return {
+        "code": hit["code"],
+        "en": item.text_en,
+        "id": item.text_id,
+        "failed": hit["failed"],
+        "n": hit["n"],
+    }
 
 
 # The engine's own notes, stored in English: read out in the reader's language.

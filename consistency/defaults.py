@@ -22,7 +22,13 @@ TARGETS: dict[str, tuple[float, str, list[str]]] = {
     "complaint_rate": (0.02, "at_most", CHANNELS),
     "csat_satisfied": (0.85, "at_least", CHANNELS),
     "nps": (0.30, "at_least", CHANNELS),
+    # Quality reviews (SPEC §8), added by migration 0010.
+    "qa_pass": (0.80, "at_least", CHANNELS),
+    "qa_critical_fail": (0.05, "at_most", CHANNELS),
 }
+# A branch's reviews are a sample of its contacts (a few per agent a week): judged from
+# fewer than its contacts.
+MIN_N_BY_METRIC = {"qa_pass": 10, "qa_critical_fail": 10}
 # CUSUM decision thresholds, calibrated by simulation (benchmarks/cusum_calibration.py)
 # for about one false alarm per branch and metric a year at typical volume.
 CUSUM_H = {
@@ -32,6 +38,9 @@ CUSUM_H = {
     "complaint_rate": 3.4,
     "csat_satisfied": 3.8,
     "nps": 4.0,  # not charted: NPS is not a Bernoulli outcome
+    # Not simulated at review volumes yet: the values of the metrics with like targets.
+    "qa_pass": 4.3,
+    "qa_critical_fail": 3.8,
 }
 
 
@@ -43,7 +52,7 @@ def target_rows() -> list[dict[str, Any]]:
             "channel": channel,
             "target": target,
             "direction": direction,
-            "min_n": MIN_N,
+            "min_n": MIN_N_BY_METRIC.get(metric, MIN_N),
             "threshold_seconds": RESPONSE_THRESHOLDS.get(channel)
             if metric == "response_within_standard"
             else None,

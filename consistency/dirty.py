@@ -17,6 +17,7 @@ from branches.models import Branch
 from common.queueing import enqueue
 from consistency.models import DirtyDay
 from interactions.models import Interaction
+from quality.models import Review
 
 RECOMPUTE_TASK = "consistency.dirty_days_recompute"
 
@@ -44,14 +45,16 @@ def _local_day(moment: datetime, zone: str) -> date:
 
 def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
     """Receiver of ``common.events.domain_events``: every created, changed or deleted
-    interaction makes its branch-day stale, and so does the day it was moved away from;
-    a branch moved to another time zone makes all its days stale."""
+    interaction or quality review makes its branch-day stale, and so does the day it was
+    moved away from; a branch moved to another time zone makes all its days stale."""
     for kind, branch in events:
         if kind == "branch.timezone_changed":
             _branch_history_mark_dirty(branch)
-    changed = [
+    changed: list[Interaction | Review] = [
         i for kind, i in events if isinstance(i, Interaction) and kind.startswith("interaction.")
     ]
+    # A quality review counts on its interaction's day.
+    changed += [r for kind, r in events if isinstance(r, Review) and kind.startswith("review.")]
     if not changed:
         return
     places = set()

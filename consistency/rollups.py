@@ -31,11 +31,13 @@ from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
     LOW_CSAT,
+    QA_COLUMNS,
     PeriodKind,
     Rollup,
     Target,
 )
 from interactions.models import Interaction, Moment
+from quality.models import Review, ReviewKind
 
 
 def week_start(day: date) -> date:
@@ -142,21 +144,7 @@ def _day_rows(span: DayRange) -> tuple[QuerySet[Any], bool]:
     """The span's live interactions, one row each with its local day and its channel's
     response threshold: what the counts below are made of; and whether the threshold
     reads the local day."""
-    rows = Interaction.objects.filter(deleted_at__isnull=True)
-    if span.branch_ids is not None:
-        rows = rows.filter(branch_id__in=span.branch_ids)
-    # A day either side in UTC covers every time zone's midnight (UTC-12 to UTC+14).
-    if span.first is not None:
-        start = datetime.combine(span.first - timedelta(days=1), time(), tzinfo=UTC)
-        rows = rows.filter(occurred_at__gte=start)
-    if span.last is not None:
-        end = datetime.combine(span.last + timedelta(days=1), time(), tzinfo=UTC)
-        rows = rows.filter(occurred_at__lt=end)
-    rows = rows.annotate(local_day=LocalDate("occurred_at", "branch__timezone"))
-    if span.first is not None:
-        rows = rows.filter(local_day__gte=span.first)
-    if span.last is not None:
-        rows = rows.filter(local_day__lt=span.last)
+    rows = _within(Interaction.objects.filter(deleted_at__isnull=True), span)
     threshold, by_day = _thresholds(span)
     critical_moments = list(Moment.objects.filter(is_critical=True).values_list("pk", flat=True))
     queryset = (
@@ -211,12 +199,65 @@ def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
     # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
     counts = ", ".join(
         f"CAST(COUNT(*){f' FILTER (WHERE {where})' if where else ''} AS integer) AS {column}"
-        for column, where in ((c, _CONDITIONS[c]) for c in COUNT_COLUMNS)
+        if column in _CONDITIONS
+        else f"CAST(0 AS integer) AS {column}"
+        for column, where in ((c, _CONDITIONS.get(c)) for c in COUNT_COLUMNS)
     )
     periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
     return (
         f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
         f"FROM ({sql}) day_rows GROUP BY branch_id, channel, local_day",
+        list(params),
+    )
+
+
+def _within(rows: QuerySet[Any], span: DayRange) -> QuerySet[Any]:
+    """``rows`` (with ``branch_id`` and ``occurred_at``) of the span's branches and local
+    days, each with its ``local_day``."""
+    if span.branch_ids is not None:
+        rows = rows.filter(branch_id__in=span.branch_ids)
+    # A day either side in UTC covers every time zone's midnight (UTC-12 to UTC+14).
+    if span.first is not None:
+        start = datetime.combine(span.first - timedelta(days=1), time(), tzinfo=UTC)
+        rows = rows.filter(occurred_at__gte=start)
+    if span.last is not None:
+        end = datetime.combine(span.last + timedelta(days=1), time(), tzinfo=UTC)
+        rows = rows.filter(occurred_at__lt=end)
+    rows = rows.annotate(local_day=LocalDate("occurred_at", "branch__timezone"))
+    if span.first is not None:
+        rows = rows.filter(local_day__gte=span.first)
+    if span.last is not None:
+        rows = rows.filter(local_day__lt=span.last)
+    return rows
+
+
+# Each QA count's condition over a review (regular, live: calibration reviews stay out).
+_QA_CONDITIONS = {
+    "qa_reviews": None,
+    "qa_passed": "passed",
+    "qa_critical_fails": "critical_fail",
+    "qa_disputed": "disputed",
+}
+
+
+def _review_counts(span: DayRange) -> tuple[str, list[Any]]:
+    """SQL (and parameters) counting the span's reviews per branch, channel and local day
+    of the interaction reviewed, shaped like ``_day_counts`` (its other counts are 0)."""
+    rows = _within(
+        Review.objects.filter(kind=ReviewKind.REGULAR, deleted_at__isnull=True), span
+    ).values("branch_id", "channel", "local_day", "passed", "critical_fail", "disputed")
+    sql, params = rows.order_by().query.sql_with_params()
+    counts = ", ".join(
+        f"CAST(COUNT(*){f' FILTER (WHERE {_QA_CONDITIONS[c]})' if _QA_CONDITIONS[c] else ''}"
+        f" AS integer)"
+        if c in QA_COLUMNS
+        else "0"
+        for c in COUNT_COLUMNS
+    )
+    periods = f"{_period_sql(PeriodKind.WEEK)}, {_period_sql(PeriodKind.MONTH)}"
+    return (
+        f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
+        f"FROM ({sql}) review_rows GROUP BY branch_id, channel, local_day",
         list(params),
     )
 
@@ -242,7 +283,8 @@ PERIOD_COLUMN: dict[str, str] = {
 def _stage(span: DayRange) -> None:
     """Count the span's interactions per branch, local day and channel into a temporary
     table, with each day's week and month: one pass over interactions, read by every
-    write below."""
+    write below; then the span's quality reviews, in rows of their own (the writes sum
+    a cell's rows)."""
     sql, params = _day_counts(span)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -255,6 +297,8 @@ def _stage(span: DayRange) -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
         for name in COUNTING_SETTINGS if postgres else ():
             cursor.execute("SELECT set_config(%s, 'on', true)", [name])
+        reviews, review_params = _review_counts(span)
+        cursor.execute(f"INSERT INTO {STAGE} {reviews}", review_params)
 
 
 def _period_sql(kind: str) -> str:

@@ -24,6 +24,7 @@ from consistency.models import (
     COUNT_COLUMNS,
     LOW_CSAT,
     METRIC_COLUMNS,
+    QA_METRICS,
     ConsistencyIndex,
     Flag,
     Metric,
@@ -74,6 +75,7 @@ class MetricCell:
     pooled: float | None
     tau2: float | None = None  # the peers' between-branch variance in this period
     peer_group: str = ""  # which peers: the branch's group, or "" for the whole chain
+    disputed: int | None = None  # QA metrics: reviews counted with a dispute still open
 
 
 def _period_rows(kind: str, period_start: date, channels: list[str] | None) -> list[dict[str, Any]]:
@@ -120,6 +122,7 @@ def metric_cells(
             x = np.array([r[x_col] for r in rows], dtype=np.int64)
             n = np.array([r[n_col] for r in rows], dtype=np.int64)
             minus = np.array([r["detractors"] for r in rows], dtype=np.int64) if nps else None
+            disputed = [r["qa_disputed"] for r in rows] if metric in QA_METRICS else None
             standard = peer_verdicts = None
             pooled = tau2 = None
             groups = np.full(len(shown), "", dtype=object)
@@ -180,6 +183,7 @@ def metric_cells(
                         pooled=float(pooled[i]) if has_peers else None,  # type: ignore[index]
                         tau2=float(tau2[i]) if has_peers else None,  # type: ignore[index]
                         peer_group=str(groups[i]),
+                        disputed=disputed[i] if disputed is not None else None,
                     )
                 )
     return cells

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consistency import case_views, views
+from consistency import case_views, staff_views, views
 
 urlpatterns = [
     path("comparison/", views.comparison_view, name="comparison"),
@@ -12,4 +12,6 @@ urlpatterns = [
     path("cases/<int:pk>/<slug:action>/", case_views.case_action_view, name="case-action"),
     path("flags/", views.flag_queue_view, name="flag-queue"),
     path("flags/<int:pk>/", views.flag_detail_view, name="flag-page"),
+    path("staff/", staff_views.staff_team_view, name="staff-team"),
+    path("staff/<int:pk>/", staff_views.staff_agent_view, name="staff-agent"),
 ]

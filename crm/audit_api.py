@@ -16,12 +16,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from branches.access import branch_scope
+from branches.models import User
 from common.api.views import scoped_get
 from common.audit import history_entries
 from consistency.models import Case, Flag, Standard
 from consistency.selectors import flag_history, lifecycle_entries, standard_history
 from crm.models import Scope
 from crm.privacy import customer_erase, customer_export, may_handle_personal_data
+from crm.staff_privacy import staff_erase, staff_export
 from customers.models import Customer
 from interactions.models import Interaction
 
@@ -140,7 +142,43 @@ class CustomerEraseApi(APIView):
         return Response(ErasedSerializer(customer).data)
 
 
+class StaffExportApi(APIView):
+    """Everything held on a member of staff as a person (GDPR access request): the reviews
+    of their work and by them, their disputes, the coaching notes about them."""
+
+    required_scopes = ADMIN_SCOPES
+    permission_classes = [*APIView.permission_classes, PrivacyRole]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(
+            staff_export(actor=request.user, user=scoped_get(User.objects.all(), pk=pk))
+        )
+
+
+class StaffErasedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class StaffEraseApi(APIView):
+    """Erase a member of staff's personal data (GDPR): the account is anonymised and closed,
+    what was written about them is erased, their statistics are kept. A second erasure, or
+    one's own, is a 400."""
+
+    required_scopes = ADMIN_SCOPES
+    permission_classes = [*APIView.permission_classes, PrivacyRole]
+
+    @extend_schema(request=None, responses={200: StaffErasedSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        person = staff_erase(actor=request.user, user=scoped_get(User.objects.all(), pk=pk))
+        return Response(StaffErasedSerializer(person).data)
+
+
 urlpatterns = [
+    path("staff/<int:pk>/export/", StaffExportApi.as_view(), name="staff-export"),
+    path("staff/<int:pk>/erase/", StaffEraseApi.as_view(), name="staff-erase"),
     path("customers/<int:pk>/history/", CustomerHistoryApi.as_view(), name="customer-history"),
     path("customers/<int:pk>/export/", CustomerExportApi.as_view(), name="customer-export"),
     path("customers/<int:pk>/erase/", CustomerEraseApi.as_view(), name="customer-erase"),

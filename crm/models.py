@@ -23,6 +23,8 @@ class Scope(models.TextChoices):
     INTERACTIONS_READ = "interactions:read", _("Read interactions, branches and service cycles")
     INTERACTIONS_WRITE = "interactions:write", _("Record interactions and feedback")
     ANALYTICS_READ = "analytics:read", _("Read consistency metrics and flags")
+    STAFF_READ = "staff:read", _("Read quality reviews and staff figures")
+    STAFF_WRITE = "staff:write", _("Send quality reviews")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
     ADMIN = "admin", _("Audit history, GDPR export and erasure")
 

@@ -27,6 +27,7 @@ from crm.webhooks import PAYLOADS
 from customers.models import Customer
 from feedback.models import FeedbackResponse, FollowUpNote, SurveyInvitation
 from interactions.models import CheckIn, Interaction
+from quality.models import Dispute, DisputeEvent, Review
 
 ERASED_TEXT = "[erased]"
 CUSTOMER_PERSONAL_BLANKS: dict[str, Any] = {
@@ -177,6 +178,21 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
             }
             for f in feedback
         ],
+        "quality_reviews": [
+            {
+                "interaction": r.interaction_id,
+                "kind": r.kind,
+                "scorecard": r.scorecard.code,
+                "answers": r.answers,
+                "score": r.score,
+                "passed": r.passed,
+                "comment": r.comment,
+                "reviewed_at": _iso(r.created_at),
+            }
+            for r in Review.objects.filter(interaction__customer=customer)
+            .select_related("scorecard")
+            .order_by("occurred_at", "id")
+        ],
         "profile_history": [
             {**entry, "at": _iso(entry["at"]), "changes": _jsonable(entry["changes"])}
             for entry in history_entries(customer.history.all())
@@ -217,6 +233,7 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
         text=""
     ).update(text=ERASED_TEXT)
     CheckIn.objects.filter(customer=customer).update(label="")
+    reviews_text_erase(Review.objects.filter(interaction_id__in=interaction_ids))
     for field, value in anonymous.items():
         setattr(customer, field, value)
     customer.erased_at = now
@@ -226,6 +243,19 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     _outbox_scrub(customer, interaction_ids)
     emit([("customer.erased", customer)], actor=actor)
     return customer
+
+
+def reviews_text_erase(reviews: Any) -> None:
+    """Quality reviews keep their answers and scores (the statistics) but lose what people
+    wrote about the contact: the reviewer's comment, its history's copies, and the words of
+    every dispute of those reviews."""
+    ids = list(reviews.values_list("pk", flat=True))
+    Review.objects.filter(pk__in=ids).exclude(comment="").update(comment=ERASED_TEXT)
+    Review.history.filter(id__in=ids).exclude(comment="").update(comment=ERASED_TEXT)
+    disputes = Dispute.objects.filter(review_id__in=ids)
+    disputes.update(reason=ERASED_TEXT)
+    disputes.exclude(decision="").update(decision=ERASED_TEXT)
+    DisputeEvent.objects.filter(dispute__in=disputes).exclude(note="").update(note=ERASED_TEXT)
 
 
 def _outbox_scrub(customer: Customer, interaction_ids: list[int]) -> None:

@@ -12,7 +12,9 @@ api_v1 = [
     path("", include("interactions.api")),
     path("", include("consistency.api")),
     path("", include("consistency.case_api")),
+    path("", include("consistency.staff_api")),
     path("", include("feedback.api")),
+    path("", include("quality.api")),
     path("", include("crm.api")),
     path("", include("crm.audit_api")),
 ]
@@ -26,6 +28,7 @@ urlpatterns = [
     path("", include("interactions.urls")),
     path("", include("consistency.urls")),
     path("", include("feedback.urls")),
+    path("", include("quality.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),

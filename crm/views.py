@@ -23,6 +23,7 @@ from consistency.selectors import comparison_rows, latest_period
 from consistency.views import branch_links
 from crm.forms import LanguageForm
 from feedback.selectors import follow_up_list
+from quality.selectors import open_assignments, overdue_assignments
 
 
 @require_GET
@@ -86,6 +87,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "unplanned": cases.filter(plan="").count(),
             "is_admin": is_chain_admin(user),
             "overdue_follow_ups": follow_up_list(actor=user, overdue=True).count(),
+            "overdue_reviews": overdue_assignments(actor=user).count(),
+            "my_reviews": open_assignments(reviewer=user).count(),
             **branch_links(request),
         },
     )

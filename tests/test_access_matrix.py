@@ -49,6 +49,8 @@ from customers.models import Customer
 from feedback.models import FeedbackResponse, FollowUp, InvitationStatus, SurveyInvitation
 from feedback.tokens import token_new
 from interactions.models import CheckIn, Interaction, ServiceCycle
+from quality.models import Assignment, CalibrationSession, Review, SamplingRule
+from quality.services import coaching_note_add, review_submit
 from tests.factories import (
     BranchFactory,
     CustomerFactory,
@@ -57,6 +59,7 @@ from tests.factories import (
     RegionFactory,
     UserFactory,
 )
+from tests.quality.scorecards import phone_scorecard
 
 # --- roles -------------------------------------------------------------------------------
 
@@ -93,6 +96,8 @@ PRIVATE_MARKERS = (
     "MARKER-A-flag-plan",
     "MARKER-A-feedback-comment",
     "MARKER-A-walk-in-label",
+    "MARKER-A-review-comment",
+    "MARKER-A-coaching-note",
 )
 
 
@@ -118,6 +123,9 @@ class World:
     api_key: ApiKey  # key_all's
     survey_token: str
     users: dict[str, User]
+    agent: User  # agent_a: the reviewed agent
+    review: Review
+    session: CalibrationSession
     sessions: dict[str, str] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -195,6 +203,7 @@ def build_world() -> World:
     )  # fmt: skip
     Flag.objects.filter(pk=flag.pk).update(case=case)
     check_in = CheckIn.objects.create(branch=branch_a, label=PRIVATE_MARKERS[4], arrived_at=now)
+    review, session = quality_records(branch_a, interaction, users)
     cycle = MomentFactory.create().cycle
     keys: dict[str, str] = {}
     api_keys: dict[str, ApiKey] = {}
@@ -235,12 +244,53 @@ def build_world() -> World:
         survey_token=token,
         users=users,
         keys=keys,
+        agent=users[AGENT_A],
+        review=review,
+        session=session,
     )
     for role, user in users.items():
         client = Client()
         client.force_login(user)
         world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
     return world
+
+
+def quality_records(
+    branch_a: Branch, interaction: Interaction, users: dict[str, User]
+) -> tuple[Review, CalibrationSession]:
+    """Agent A's call reviewed by HQ (its comment private), a coaching note about them, an
+    open assignment for HQ and a calibration session on branch A's interaction."""
+    scorecard = phone_scorecard()
+    call = InteractionFactory.create(branch=branch_a, customer=None, staff=users[AGENT_A])
+    review = review_submit(
+        actor=users[HQ_ADMIN],
+        interaction=call,
+        values={"greets": 1, "tone": 4, "confirms-amount": 1},
+        comment=PRIVATE_MARKERS[5],
+        scorecard_code=scorecard.code,
+    )
+    coaching_note_add(
+        actor=users[MANAGER_A],
+        agent=users[AGENT_A],
+        branch_id=branch_a.pk,
+        note=PRIVATE_MARKERS[6],
+        reviews=[review],
+    )
+    rule = SamplingRule.objects.create(name="matrix", scorecard_code=scorecard.code)
+    Assignment.objects.create(
+        rule=rule,
+        interaction=InteractionFactory.create(branch=branch_a, customer=None),
+        reviewer=users[HQ_ADMIN],
+        agent=users[AGENT_A],
+        branch=branch_a,
+        week=week_start(timezone.localdate()),
+        due_at=timezone.now() - timedelta(days=1),
+    )
+    session = CalibrationSession.objects.create(
+        interaction=interaction, scorecard=scorecard, title="matrix calibration"
+    )
+    session.reviewers.set([users[HQ_ADMIN], users[MANAGER_A]])
+    return review, session
 
 
 @pytest.fixture(scope="module")
@@ -323,6 +373,17 @@ def pk_of(name: str) -> Kwargs:
     return lambda w: {"pk": getattr(w, name).pk}
 
 
+def a_review(w: World, ref: str) -> dict[str, Any]:
+    """A QA tool's review of branch A's interaction (never by its agent: it has none)."""
+    return {
+        "interaction": w.interaction.pk,
+        "scorecard": "phone",
+        "answers": {"greets": 1, "tone": 5, "confirms-amount": None},
+        "source": "matrix-qa",
+        "external_id": ref,
+    }
+
+
 def a_call(w: World) -> dict[str, Any]:
     return {
         "branch": w.branch_a.code, "channel": "phone", "occurred_at": "2026-11-02T09:00:00Z",
@@ -331,6 +392,7 @@ def a_call(w: World) -> dict[str, Any]:
 
 
 CSV = "format=csv"
+MANAGERS: Roles = frozenset({MANAGER_A, REGIONAL_B, HQ_ADMIN})
 WRITES_A = SEES_A | KEY_SEES_A  # may write at branch A: its staff, HQ and the unlimited key
 READS_A = SEES_A | KEY_SEES_A
 # HQ admins and keys with the admin scope and no branch limits: personal data spans branches.
@@ -438,6 +500,52 @@ RULES: dict[str, Rule] = {
         target="follow_up",
     ),
     "response-rates": Rule(gets(STAFF, CSV)),
+    # --- call monitoring and staff figures (SPEC §8, §9) ---
+    # Each manager's own queue (regional B's is empty); every signed-in person's reviews.
+    "quality-queue": Rule(gets(MANAGERS, CSV)),
+    "quality-reviews": Rule(
+        (*gets(STAFF, CSV), *gets(MANAGES_A, "branch=br-a", f"branch=br-a&{CSV}", plain=False))
+    ),
+    "quality-review-new": Rule(
+        (Check("GET", MANAGES_A), Check("POST", MANAGES_A, body=lambda w: {})),
+        kwargs=pk_of("interaction"),
+        target="interaction",
+    ),
+    # The reviewed agent disputes; a manager's dispute is refused (404).
+    "quality-review": Rule(
+        (
+            Check("GET", SEES_A),
+            Check(
+                "POST",
+                frozenset({AGENT_A}),
+                body=lambda w: {"action": "dispute", "reason": "I did confirm it."},
+            ),
+        ),
+        kwargs=pk_of("review"),
+        target="review",
+    ),
+    "quality-calibrations": Rule(gets(MANAGERS)),
+    "quality-calibration": Rule(gets(MANAGES_A), kwargs=pk_of("session")),
+    "quality-scorecards": Rule(
+        (
+            Check("GET", frozenset({HQ_ADMIN})),
+            Check(
+                "POST",
+                frozenset({HQ_ADMIN}),
+                body=lambda w: {"action": "new_version", "scorecard": "phone"},
+            ),
+        )
+    ),
+    "staff-team": Rule(
+        (
+            *gets(STAFF, CSV),
+            *gets(MANAGES_A | {AGENT_A}, "branch=br-a", f"branch=br-a&{CSV}", plain=False),
+        )
+    ),
+    "staff-agent": Rule(
+        (*gets(SEES_A, CSV), Check("POST", MANAGES_A, body=lambda w: {"note": "Coached."})),
+        kwargs=pk_of("agent"),
+    ),
     # --- API: chain structure (keys read with interactions:read, only HQ writes) ---
     "region-list": Rule(
         (
@@ -699,6 +807,33 @@ RULES: dict[str, Rule] = {
     "customer-history": Rule(
         (Check("GET", PRIVACY),), kwargs=pk_of("customer"), api=True, shows_branch_a_name=True
     ),
+    "staff-figures": Rule((Check("GET", SEES_A | KEY_SEES_A, query="branch=br-a"),), api=True),
+    "review-list": Rule(
+        (
+            *gets(STAFF | SCOPED_KEYS, CSV),
+            Check("POST", MANAGES_A | KEY_SEES_A, body=lambda w: a_review(w, "single")),
+        ),
+        api=True,
+        target="review",
+    ),
+    # Refusals are per item (200 with an error result): nothing may change.
+    "review-bulk": Rule(
+        (
+            Check(
+                "POST",
+                STAFF | SCOPED_KEYS,
+                body=lambda w: [a_review(w, "bulk")],
+                may_change=MANAGES_A | KEY_SEES_A,
+            ),
+        ),
+        api=True,
+        target="review",
+    ),
+    "review-detail": Rule((Check("GET", SEES_A | KEY_SEES_A),), kwargs=pk_of("review"), api=True),
+    "staff-export": Rule(
+        (Check("GET", PRIVACY),), kwargs=pk_of("agent"), api=True, shows_branch_a_name=True
+    ),
+    "staff-erase": Rule((Check("POST", PRIVACY),), kwargs=pk_of("agent"), api=True, target="agent"),
     "customer-export": Rule(
         (Check("GET", PRIVACY),), kwargs=pk_of("customer"), api=True, shows_branch_a_name=True
     ),

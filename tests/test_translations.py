@@ -16,7 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # The apps that hold messages (and common, in LOCALE_PATHS); each keeps its catalogue in
 # <app>/locale/id/.
-APPS = ["branches", "customers", "interactions", "consistency", "feedback", "crm", "common"]
+APPS = [
+    "branches", "customers", "interactions", "quality", "consistency", "feedback", "crm", "common",
+]  # fmt: skip
 
 
 def _extracted(app: str, tmp_path: Path) -> polib.POFile:

@@ -23,7 +23,12 @@ class Metric(models.TextChoices):
     COMPLAINTS = "complaint_rate", _("Complaint rate")
     CSAT = "csat_satisfied", _("CSAT satisfied (4-5)")
     NPS = "nps", _("Net promoter score")
+    QA_PASS = "qa_pass", _("QA reviews passed")
+    QA_CRITICAL = "qa_critical_fail", _("QA critical fails")
 
+
+# The metrics counted from quality reviews (SPEC §8), not from contacts.
+QA_METRICS = frozenset({Metric.QA_PASS.value, Metric.QA_CRITICAL.value})
 
 ALL_CHANNELS = "all"
 # A CSAT answer of this or less is "low" (not satisfied: the metric counts 4-5 as satisfied).
@@ -150,6 +155,13 @@ class Rollup(models.Model):
         default=0,
         help_text=_("Complaints or low CSAT at critical moments of truth."),
     )
+    # Quality reviews (quality.Review, regular ones) of the period's interactions.
+    qa_reviews = models.PositiveIntegerField(_("QA reviews"), default=0)
+    qa_passed = models.PositiveIntegerField(_("QA reviews passed"), default=0)
+    qa_critical_fails = models.PositiveIntegerField(_("QA critical fails"), default=0)
+    qa_disputed = models.PositiveIntegerField(
+        _("QA reviews disputed"), default=0, help_text=_("Counted, with a dispute still open.")
+    )
 
     class Meta:
         constraints = [
@@ -179,7 +191,11 @@ METRIC_COLUMNS: dict[str, tuple[str, str]] = {
     Metric.COMPLAINTS: ("complaints", "contacts"),
     Metric.CSAT: ("csat_ok", "csat_n"),
     Metric.NPS: ("promoters", "nps_n"),
+    Metric.QA_PASS: ("qa_passed", "qa_reviews"),
+    Metric.QA_CRITICAL: ("qa_critical_fails", "qa_reviews"),
 }
+# Counted from quality reviews, not from interactions.
+QA_COLUMNS = ["qa_reviews", "qa_passed", "qa_critical_fails", "qa_disputed"]
 COUNT_COLUMNS = [
     "contacts",
     "not_abandoned",
@@ -195,6 +211,7 @@ COUNT_COLUMNS = [
     "promoters",
     "detractors",
     "critical_failures",
+    *QA_COLUMNS,
 ]
 
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "branches",
     "customers",
     "interactions",
+    "quality",
     "consistency",
     "feedback",
     "crm",
@@ -221,6 +222,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6, day_of_week=1),
     },
     "survey-invitations": {"task": "feedback.invitations_send_due", "schedule": 60.0},
+    # Quality reviews (SPEC §8): last week's sample of every sampling rule, on Monday once
+    # the week is over in every time zone (UTC-12 ends it at 12:00 UTC).
+    "review-sampling": {
+        "task": "quality.assignments_draw",
+        "schedule": crontab(minute=30, hour=12, day_of_week=1),
+    },
     # PostgreSQL: the interactions table's coming monthly partitions (a no-op on SQLite).
     "interaction-partitions": {
         "task": "interactions.partitions_ensure",

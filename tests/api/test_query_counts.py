@@ -42,6 +42,8 @@ from crm.models import (
 from customers.models import Customer
 from feedback.models import SurveyRule
 from interactions.models import Interaction, Moment, ServiceCycle
+from quality.models import Review
+from quality.services import review_submit
 from tests.api.conftest import ALL_SCOPES, KeyClient
 from tests.conftest import Chain
 from tests.factories import (
@@ -53,6 +55,7 @@ from tests.factories import (
     ServiceCycleFactory,
     UserFactory,
 )
+from tests.quality.scorecards import phone_scorecard
 
 V1 = "/api/v1"
 TWO_WEEKS_AGO = timezone.localdate() - timedelta(days=14)
@@ -83,6 +86,7 @@ class Scene:
     flag: Flag = field(default_factory=Flag)
     case: Case = field(default_factory=Case)
     delivery: WebhookDelivery = field(default_factory=WebhookDelivery)
+    review: Review = field(default_factory=Review)
     serial: Iterator[int] = field(default_factory=itertools.count)
 
     def next(self) -> int:
@@ -112,6 +116,16 @@ def an_interaction(scene: Scene, customer: Customer | None = None) -> Interactio
         moment=MomentFactory.create(cycle=scene.cycle),
         source="till",
         external_id=f"T-{scene.next()}",
+    )
+
+
+def an_agents_call(scene: Scene) -> Interaction:
+    """A call in WEEK at north_a by a new agent of its own (a new row of staff figures)."""
+    agent = UserFactory.create(role="agent", branches=[scene.chain.north_a])
+    return InteractionFactory.create(
+        branch=scene.chain.north_a,
+        staff=agent,
+        occurred_at=datetime.combine(WEEK + timedelta(days=1), time(11), UTC),
     )
 
 
@@ -215,6 +229,19 @@ def an_index_row(scene: Scene) -> ConsistencyIndex:
     )
 
 
+ANSWERS = {"greets": 1, "tone": 4, "confirms-amount": None}
+
+
+def a_review(scene: Scene) -> Review:
+    """A QA lead's review of a call of its own (its agent and reviewer each a user)."""
+    return review_submit(
+        actor=scene.chain.admin,
+        interaction=an_interaction(scene),
+        values=ANSWERS,
+        scorecard_code="phone",
+    )
+
+
 def a_customer_change(scene: Scene) -> Customer:
     """A change by a staff member of their own, from the web UI."""
     with audit_context(Origin.UI, address="10.0.0.1", user=UserFactory.create()):
@@ -258,7 +285,7 @@ def a_judged_branch(scene: Scene) -> Branch:
 
 @pytest.fixture
 def scene(chain: Chain, key_client: KeyClient) -> Scene:
-    api = key_client([*ALL_SCOPES, "admin"])
+    api = key_client([*ALL_SCOPES, "admin", "staff:read", "staff:write"])
     integration = api.integration  # type: ignore[attr-defined]
     # The integration hears of what it writes, so creates also fill the webhook outbox;
     # and every interaction is surveyed (the default rule samples half, by id).
@@ -283,6 +310,8 @@ def scene(chain: Chain, key_client: KeyClient) -> Scene:
     made.case = a_case(made)
     a_case_step(made)
     made.delivery = a_delivery(made)
+    phone_scorecard()
+    made.review = a_review(made)
     contacts(chain.north_a, 30, 3)
     consistency_recompute()
     return made
@@ -363,6 +392,11 @@ LISTS = [
     Read("flags as CSV", at("/flags/?format=csv"), (1, 1), a_flag, csv_rows),
     Read("cases", at("/cases/"), (1, 1), a_case, results),
     Read("cases as CSV", at("/cases/?format=csv"), (1, 1), a_case, csv_rows),
+    Read("quality reviews", at("/quality/reviews/"), (1, 1), a_review, results),
+    Read("quality reviews as CSV", at("/quality/reviews/?format=csv"), (1, 1), a_review, csv_rows),
+    # Each agent of the branch a row: the branch, the response thresholds, contacts and
+    # reviews grouped by agent, the agents, the standard in force and its targets.
+    Read("staff figures", at("/consistency/staff/?branch=n-a"), (7, 7), an_agents_call),
     Read("webhook subscriptions", at("/webhooks/subscriptions/"), (1, 1), a_subscription),
     Read("webhook deliveries and attempts", at("/webhooks/deliveries/"), (2, 2), a_delivery),
     Read(
@@ -444,12 +478,13 @@ DETAILS = [
         nested("log"),
     ),
     Read("integration (who am I)", at("/integration/"), (2, 2)),
-    # Profile, interactions, check-ins, invitations, feedback, history; and the export is
-    # itself recorded in the history (an INSERT).
+    Read("quality review", lambda s: f"{V1}/quality/reviews/{s.review.pk}/", (1, 1)),
+    # Profile, interactions, check-ins, invitations, feedback, quality reviews, history; and
+    # the export is itself recorded in the history (an INSERT).
     Read(
         "customer GDPR export",
         lambda s: f"{V1}/customers/{s.customer.pk}/export/",
-        (7, 7),
+        (8, 8),
         a_customers_interaction,
         nested("interactions"),
     ),
@@ -571,6 +606,19 @@ def without_reference(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in {"source", "external_id"}}
 
 
+def a_new_review(scene: Scene, n: int) -> dict[str, Any]:
+    """A speech-analytics tool's review of a call it names by the till's reference."""
+    call = an_interaction(scene)
+    return {
+        "interaction_ref": {"source": "till", "external_id": call.external_id},
+        "scorecard": "phone",
+        "answers": ANSWERS,
+        "comment": "Friendly, no amount to confirm.",
+        "source": "speechqa",
+        "external_id": f"QA-{n}",
+    }
+
+
 CREATES = [
     # The session and its user; the unique code; the INSERT in a savepoint. A branch also
     # reads its region by code, then again by id (full_clean), in a nested savepoint.
@@ -609,6 +657,10 @@ CREATES = [
     # The answer and the interaction are both full_clean()ed: reported.
     Create("feedback from a promoter", "post", to("/feedback/"), an_answer(9), (57, 57)),
     Create("feedback from a detractor", "post", to("/feedback/"), an_answer(2), (61, 61)),
+    # The call by its reference (on PostgreSQL through InteractionRef), then by id; the
+    # scorecard in force and its items; the review by reference, its INSERT and history;
+    # the day marked stale. The answer reads the agent and the branch: reported.
+    Create("quality review", "post", to("/quality/reviews/"), a_new_review, (12, 13)),
     Create(
         "webhook subscription",
         "post",
@@ -662,9 +714,14 @@ class Bulk:
     five: Counts
     fifty: Counts
     changes: bool = False
+    change: tuple[str, str] = ("notes", "changed")  # what a change sets
 
     def __str__(self) -> str:
         return self.label
+
+
+def a_bulk_review(scene: Scene, ref: str) -> dict[str, Any]:
+    return {**a_new_review(scene, 0), "external_id": ref}
 
 
 def a_bulk_customer(scene: Scene, ref: str) -> dict[str, Any]:
@@ -697,6 +754,18 @@ BULKS = [
         (9, 8),
         changes=True,
     ),
+    Bulk(
+        "quality reviews, all new", f"{V1}/quality/reviews/bulk/", a_bulk_review, (10, 11), (12, 10)
+    ),
+    Bulk(
+        "quality reviews, all changed",
+        f"{V1}/quality/reviews/bulk/",
+        a_bulk_review,
+        (10, 11),
+        (11, 10),
+        changes=True,
+        change=("comment", "Rescored after calibration."),
+    ),
 ]
 
 
@@ -706,7 +775,7 @@ def batch(bulk: Bulk, scene: Scene, prefix: str, size: int) -> list[dict[str, An
     if not bulk.changes:
         return items
     assert scene.api.post(bulk.path, items, format="json").json()["created"] == size
-    return [{**item, "notes": "changed"} for item in items]
+    return [{**item, bulk.change[0]: bulk.change[1]} for item in items]
 
 
 @pytest.mark.parametrize("bulk", BULKS, ids=str)
