@@ -88,7 +88,7 @@ class LocalDate(Func):
         )
 
 
-def _thresholds(span: DayRange) -> tuple[Case, bool]:
+def response_thresholds(span: DayRange) -> tuple[Case, bool]:
     """Each channel's response threshold, by the standard version in force on the day, and
     whether that depends on the day. Usually it does not: every version has kept the
     channel's threshold and the span holds no day before the first version. The threshold
@@ -144,8 +144,8 @@ def _day_rows(span: DayRange) -> tuple[QuerySet[Any], bool]:
     """The span's live interactions, one row each with its local day and its channel's
     response threshold: what the counts below are made of; and whether the threshold
     reads the local day."""
-    rows = _within(Interaction.objects.filter(deleted_at__isnull=True), span)
-    threshold, by_day = _thresholds(span)
+    rows = within_span(Interaction.objects.filter(deleted_at__isnull=True), span)
+    threshold, by_day = response_thresholds(span)
     critical_moments = list(Moment.objects.filter(is_critical=True).values_list("pk", flat=True))
     queryset = (
         rows.annotate(threshold=threshold, critical=_critical(critical_moments))
@@ -168,7 +168,7 @@ def _day_rows(span: DayRange) -> tuple[QuerySet[Any], bool]:
 
 _ABANDONED = "outcome = 'abandoned'"
 # Each count's condition over a row of ``_day_rows`` (NULL compares as false).
-_CONDITIONS: dict[str, str | None] = {
+CONDITIONS: dict[str, str | None] = {
     "contacts": None,
     "not_abandoned": f"NOT {_ABANDONED}",
     "abandonable": "channel <> 'email'",
@@ -199,9 +199,9 @@ def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
     # SUM of an integer is a bigint; of a bigint (a COUNT), a much slower numeric.
     counts = ", ".join(
         f"CAST(COUNT(*){f' FILTER (WHERE {where})' if where else ''} AS integer) AS {column}"
-        if column in _CONDITIONS
+        if column in CONDITIONS
         else f"CAST(0 AS integer) AS {column}"
-        for column, where in ((c, _CONDITIONS.get(c)) for c in COUNT_COLUMNS)
+        for column, where in ((c, CONDITIONS.get(c)) for c in COUNT_COLUMNS)
     )
     periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
     return (
@@ -211,7 +211,7 @@ def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
     )
 
 
-def _within(rows: QuerySet[Any], span: DayRange) -> QuerySet[Any]:
+def within_span(rows: QuerySet[Any], span: DayRange) -> QuerySet[Any]:
     """``rows`` (with ``branch_id`` and ``occurred_at``) of the span's branches and local
     days, each with its ``local_day``."""
     if span.branch_ids is not None:
@@ -232,7 +232,7 @@ def _within(rows: QuerySet[Any], span: DayRange) -> QuerySet[Any]:
 
 
 # Each QA count's condition over a review (regular, live: calibration reviews stay out).
-_QA_CONDITIONS = {
+QA_CONDITIONS = {
     "qa_reviews": None,
     "qa_passed": "passed",
     "qa_critical_fails": "critical_fail",
@@ -243,12 +243,12 @@ _QA_CONDITIONS = {
 def _review_counts(span: DayRange) -> tuple[str, list[Any]]:
     """SQL (and parameters) counting the span's reviews per branch, channel and local day
     of the interaction reviewed, shaped like ``_day_counts`` (its other counts are 0)."""
-    rows = _within(
+    rows = within_span(
         Review.objects.filter(kind=ReviewKind.REGULAR, deleted_at__isnull=True), span
     ).values("branch_id", "channel", "local_day", "passed", "critical_fail", "disputed")
     sql, params = rows.order_by().query.sql_with_params()
     counts = ", ".join(
-        f"CAST(COUNT(*){f' FILTER (WHERE {_QA_CONDITIONS[c]})' if _QA_CONDITIONS[c] else ''}"
+        f"CAST(COUNT(*){f' FILTER (WHERE {QA_CONDITIONS[c]})' if QA_CONDITIONS[c] else ''}"
         f" AS integer)"
         if c in QA_COLUMNS
         else "0"

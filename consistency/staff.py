@@ -29,12 +29,12 @@ from branches.models import Branch, Role, User
 from consistency.defaults import TARGETS
 from consistency.models import ALL_CHANNELS, METRIC_COLUMNS, Metric
 from consistency.rollups import (
-    _CONDITIONS,
-    _QA_CONDITIONS,
+    CONDITIONS,
+    QA_CONDITIONS,
     DayRange,
-    _thresholds,
-    _within,
+    response_thresholds,
     week_start,
+    within_span,
 )
 from consistency.standard import StandardBook
 from consistency.stats import Direction
@@ -50,12 +50,11 @@ CONTACT_METRICS: list[str] = [
     Metric.COMPLAINTS,
     Metric.CSAT,
 ]
-QA_METRICS: list[str] = [Metric.QA_PASS, Metric.QA_CRITICAL]
-STAFF_METRICS: list[str] = [*CONTACT_METRICS, *QA_METRICS]
+STAFF_METRICS: list[str] = [*CONTACT_METRICS, Metric.QA_PASS, Metric.QA_CRITICAL]
 DEFAULT_WEEKS = 12
 # The interaction counts the contact metrics are made of, with the rollups' conditions.
 _CONTACT_COUNTS = {
-    column: _CONDITIONS[column] for metric in CONTACT_METRICS for column in METRIC_COLUMNS[metric]
+    column: CONDITIONS[column] for metric in CONTACT_METRICS for column in METRIC_COLUMNS[metric]
 }
 # The columns those conditions read.
 _CONTACT_COLUMNS = [
@@ -67,7 +66,7 @@ _CONTACT_COLUMNS = [
     "is_complaint",
     "csat",
 ]
-_REVIEW_COUNTS = dict(_QA_CONDITIONS)
+_REVIEW_COUNTS = dict(QA_CONDITIONS)
 Counts = dict[str, int]
 
 
@@ -176,9 +175,9 @@ def _grouped(
 
 def _contact_counts(span: DayRange) -> dict[int | None, Counts]:
     """The span's live interactions counted per staff member (None: nobody recorded)."""
-    threshold, _by_day = _thresholds(span)
+    threshold, _by_day = response_thresholds(span)
     rows = (
-        _within(Interaction.objects.filter(deleted_at__isnull=True), span)
+        within_span(Interaction.objects.filter(deleted_at__isnull=True), span)
         .annotate(threshold=threshold)
         .values(*_CONTACT_COLUMNS)
     )
@@ -187,7 +186,7 @@ def _contact_counts(span: DayRange) -> dict[int | None, Counts]:
 
 def _review_counts(span: DayRange) -> dict[int | None, Counts]:
     """The span's regular live reviews counted per reviewed agent (calibration stays out)."""
-    rows = _within(
+    rows = within_span(
         Review.objects.filter(kind=ReviewKind.REGULAR, deleted_at__isnull=True), span
     ).values("agent_id", "passed", "critical_fail", "disputed")
     return _grouped(rows, "agent_id", _REVIEW_COUNTS)

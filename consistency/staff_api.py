@@ -21,9 +21,9 @@ from branches.access import branch_scope
 from common.api.views import scoped_get
 from common.replica import reads_from_replica
 from common.validation import EARLIEST_YEAR
+from consistency.models import QA_METRICS
 from consistency.staff import (
     DEFAULT_WEEKS,
-    QA_METRICS,
     STAFF_METRICS,
     AgentFigures,
     staff_period,

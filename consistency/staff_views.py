@@ -27,10 +27,9 @@ from branches.models import Branch, User
 from common.forms import apply_errors
 from common.replica import reads_from_replica
 from common.views import csv_or_page
-from consistency.models import Metric
+from consistency.models import QA_METRICS, Metric
 from consistency.staff import (
     DEFAULT_WEEKS,
-    QA_METRICS,
     STAFF_METRICS,
     AgentFigures,
     StaffTable,

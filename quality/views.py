@@ -12,7 +12,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Exists,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -144,6 +152,14 @@ def review_list_view(request: HttpRequest) -> HttpResponseBase:
 # --- calibration --------------------------------------------------------------------------
 
 
+def _count(rows: QuerySet[Any]) -> Subquery:
+    """How many ``rows`` (correlated with the outer row), as an integer subquery."""
+    return Subquery(
+        rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
 def _sessions(request: HttpRequest) -> QuerySet[CalibrationSession]:
     """The sessions about interactions at the branches the (manager) caller sees."""
     _managers_only(request)
@@ -152,10 +168,16 @@ def _sessions(request: HttpRequest) -> QuerySet[CalibrationSession]:
         branch_scope(request.user)
         .filter(CalibrationSession.objects.all(), field="interaction__branch")
         .select_related("scorecard", "interaction__branch", "reference_reviewer")
+        # Counted in subqueries, not by GROUP BY: the partitioned interactions table's key is
+        # (id, occurred_at), so PostgreSQL would not group its joined columns by id alone.
         .annotate(
-            reviewer_count=Count("reviewers", distinct=True),
-            review_count=Count(
-                "reviews", filter=Q(reviews__deleted_at__isnull=True), distinct=True
+            reviewer_count=_count(
+                CalibrationSession.reviewers.through.objects.filter(
+                    calibrationsession_id=OuterRef("pk")
+                )
+            ),
+            review_count=_count(
+                Review.objects.filter(session_id=OuterRef("pk"), deleted_at__isnull=True)
             ),
             mine=Exists(
                 CalibrationSession.reviewers.through.objects.filter(
