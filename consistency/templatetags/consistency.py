@@ -11,7 +11,7 @@ from django.utils import formats
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from consistency import case_words
 from consistency.models import (
@@ -119,6 +119,12 @@ def metric_cell(cell: Any) -> str:
         "n": int(cell.n),
         "verdict": status_words(cell.standard),
     }
+    disputed = getattr(cell, "disputed", None)
+    if disputed:  # QA reviews counted while their dispute is open: marked until settled
+        words = ngettext("%(counter)s disputed", "%(counter)s disputed", disputed)
+        peers += (
+            f'<small class="badge status-warning">{escape(words % {"counter": disputed})}</small>'
+        )
     return mark_safe(  # noqa: S308
         f'<span class="cell status-{status_of(cell.standard)}">'
         f"<span>{metric_value(cell.value, cell.metric)}</span>"

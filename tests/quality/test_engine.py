@@ -69,6 +69,11 @@ def test_reviews_are_counted_on_the_interactions_local_day(chain: Chain) -> None
     assert (week.qa_reviews, week.contacts) == (3, 3)
     assert week.cell("qa_pass").x == 1
     assert week.cell("qa_critical_fail").n == 3
+    # The comparison marks the disputed review in both QA cells of the branch.
+    client = Client()
+    client.force_login(chain.admin)
+    page = client.get(reverse("comparison"), {"kind": "week", "period": WEEK.isoformat()})
+    assert page.text.count("1 disputed") == 2
 
 
 def test_a_review_and_its_settled_dispute_make_the_day_stale(chain: Chain) -> None:
