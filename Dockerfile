@@ -34,6 +34,7 @@ COPY common ./common
 COPY branches ./branches
 COPY customers ./customers
 COPY interactions ./interactions
+COPY complaints ./complaints
 COPY quality ./quality
 COPY consistency ./consistency
 COPY feedback ./feedback

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The apps that hold messages (and common, in LOCALE_PATHS); each keeps its catalogue in
 # <app>/locale/id/.
 APPS = [
-    "branches", "customers", "interactions", "quality", "consistency", "feedback", "crm", "common",
+    "branches", "customers", "interactions", "complaints", "quality", "consistency", "feedback",
+    "crm", "common",
 ]  # fmt: skip
 
 

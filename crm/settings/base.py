@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "branches",
     "customers",
     "interactions",
+    "complaints",
     "quality",
     "consistency",
     "feedback",

@@ -1,0 +1,176 @@
+"""Writes of complaints: recording one (with its reference and due dates), typing it, and
+each step of its handling, checked under the complaint's row lock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from branches.access import branch_scope, is_manager
+from complaints import policy
+from complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintType,
+    HandlingPolicy,
+    Severity,
+    Status,
+)
+from interactions.models import Interaction
+
+# Used where HQ has set no policy for a severity: (acknowledge, respond) in working days.
+DEFAULT_DAYS = {
+    Severity.LOW: (2, 10),
+    Severity.MEDIUM: (1, 5),
+    Severity.HIGH: (1, 3),
+    Severity.CRITICAL: (0, 1),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    allowed_from: frozenset[str]
+    to: str
+    managers_only: bool = False
+    needs_response: bool = False
+    needs_note: bool = False
+
+
+STEPS = {
+    "acknowledge": Step(frozenset({Status.RECEIVED}), Status.ACKNOWLEDGED),
+    "investigate": Step(frozenset({Status.ACKNOWLEDGED}), Status.INVESTIGATING),
+    "respond": Step(
+        frozenset({Status.ACKNOWLEDGED, Status.INVESTIGATING}),
+        Status.RESPONDED,
+        needs_response=True,
+    ),
+    "close": Step(frozenset({Status.RESPONDED}), Status.CLOSED, managers_only=True),
+    "reopen": Step(
+        frozenset({Status.RESPONDED, Status.CLOSED}),
+        Status.INVESTIGATING,
+        managers_only=True,
+        needs_note=True,
+    ),
+}
+
+
+def _days(severity: str) -> tuple[int, int]:
+    row = HandlingPolicy.objects.filter(severity=severity).first()
+    if row is not None:
+        return row.acknowledge_days, row.respond_days
+    return DEFAULT_DAYS[Severity(severity)]
+
+
+def _step(complaint: Complaint, actor: Any, action: str, before: str, note: str = "") -> None:
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        from_status=before,
+        to_status=complaint.status,
+        note=note,
+    )
+
+
+@transaction.atomic
+def complaint_record(
+    *,
+    actor: Any,
+    interaction: Interaction,
+    severity: str = Severity.MEDIUM,
+    complaint_type: ComplaintType | None = None,
+    text: str = "",
+    remedy: str = "",
+) -> Complaint:
+    """Record the complaint an interaction carries: a unique reference, due dates from the
+    severity's policy (working days on the branch's calendar), status "received"."""
+    if not branch_scope(actor, for_write=True).allows(interaction.branch_id):
+        raise PermissionDenied(_("You may not record complaints at this branch."))
+    if severity not in Severity.values:
+        raise ValidationError({"severity": [_("Choose a severity.")]})
+    if complaint_type is not None and complaint_type.retired_at is not None:
+        raise ValidationError({"type": [_("This type is retired: choose a current one.")]})
+    acknowledge, respond = _days(severity)
+    zone = interaction.branch.timezone
+    received = interaction.occurred_at
+    complaint = Complaint(
+        reference=f"pending-{interaction.pk}",
+        interaction=interaction,
+        branch_id=interaction.branch_id,
+        received_at=received,
+        type=complaint_type,
+        severity=severity,
+        text=text.strip(),
+        remedy=remedy.strip(),
+        acknowledge_due=policy.due_at(received, acknowledge, zone),
+        respond_due=policy.due_at(received, respond, zone),
+    )
+    complaint.full_clean(exclude=["interaction", "reference"])
+    try:
+        with transaction.atomic():
+            complaint.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"interaction": [_("This interaction has a complaint already.")]}
+        ) from None
+    complaint.reference = f"CMP-{received:%Y}-{complaint.pk:06d}"
+    Complaint.objects.filter(pk=complaint.pk).update(reference=complaint.reference)
+    _step(complaint, actor, "received", "")
+    return complaint
+
+
+@transaction.atomic
+def complaint_transition(
+    *, actor: Any, complaint: Complaint, action: str, note: str = "", response: str = ""
+) -> Complaint:
+    """One step of the handling, decided on the row as it is once locked: two people acting
+    at once cannot both move it."""
+    step = STEPS.get(action)
+    if step is None:
+        raise ValidationError({"action": [_("No such step.")]})
+    complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if not branch_scope(actor, for_write=True).allows(complaint.branch_id):
+        raise PermissionDenied(_("You may not handle complaints at this branch."))
+    if step.managers_only and not is_manager(actor):
+        raise PermissionDenied(_("Only a manager closes or reopens a complaint."))
+    if complaint.status not in step.allowed_from:
+        raise ValidationError(
+            _("A %(status)s complaint cannot be moved that way.")
+            % {"status": complaint.get_status_display().lower()}
+        )
+    if step.needs_response and not response.strip():
+        raise ValidationError({"response": [_("Write the response the customer was given.")]})
+    if step.needs_note and not note.strip():
+        raise ValidationError({"note": [_("Say why it is reopened.")]})
+    before, now = complaint.status, timezone.now()
+    complaint.status = step.to
+    if action == "acknowledge":
+        complaint.acknowledged_at = now
+    elif action == "respond":
+        complaint.responded_at, complaint.response = now, response.strip()
+    elif action == "close":
+        complaint.closed_at = now
+    elif action == "reopen":
+        complaint.closed_at = None
+    complaint.updated_at = now
+    complaint.save()
+    _step(complaint, actor, action, before, note.strip())
+    return complaint
+
+
+@transaction.atomic
+def complaint_type_set(*, actor: Any, complaint: Complaint, complaint_type: ComplaintType) -> None:
+    """Staff confirm (or correct) a complaint's type; the step is kept."""
+    complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if not branch_scope(actor, for_write=True).allows(complaint.branch_id):
+        raise PermissionDenied(_("You may not handle complaints at this branch."))
+    if complaint_type.retired_at is not None:
+        raise ValidationError({"type": [_("This type is retired: choose a current one.")]})
+    complaint.type, complaint.updated_at = complaint_type, timezone.now()
+    complaint.save(update_fields=["type", "updated_at"])
+    _step(complaint, actor, "typed", complaint.status, complaint_type.code)
