@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class ComplaintsConfig(AppConfig):
     name = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from common.events import domain_events
+        from complaints.services import complaints_for_events
+
+        domain_events.connect(complaints_for_events, dispatch_uid="complaints.record")

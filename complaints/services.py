@@ -3,6 +3,7 @@ each step of its handling, checked under the complaint's row lock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from branches.access import branch_scope, is_manager
+from branches.access import IntegrationPrincipal, branch_scope, is_manager
+from branches.directory import branch_directory
+from common.audit import current_audit
 from complaints import policy
 from complaints.models import (
     Complaint,
@@ -74,6 +77,7 @@ def _step(complaint: Complaint, actor: Any, action: str, before: str, note: str 
         from_status=before,
         to_status=complaint.status,
         note=note,
+        **current_audit().stamp(),
     )
 
 
@@ -99,7 +103,7 @@ def complaint_record(
     zone = interaction.branch.timezone
     received = interaction.occurred_at
     complaint = Complaint(
-        reference=f"pending-{interaction.pk}",
+        reference=reference_of(interaction),
         interaction=interaction,
         branch_id=interaction.branch_id,
         received_at=received,
@@ -118,10 +122,68 @@ def complaint_record(
         raise ValidationError(
             {"interaction": [_("This interaction has a complaint already.")]}
         ) from None
-    complaint.reference = f"CMP-{received:%Y}-{complaint.pk:06d}"
-    Complaint.objects.filter(pk=complaint.pk).update(reference=complaint.reference)
     _step(complaint, actor, "received", "")
     return complaint
+
+
+def reference_of(interaction: Interaction) -> str:
+    """The complaint's unique reference, known before it is saved (one complaint per
+    interaction): CMP-<year>-<interaction id>."""
+    return f"CMP-{interaction.occurred_at:%Y}-{interaction.pk:08d}"
+
+
+def complaints_for_events(
+    sender: Any, events: Sequence[tuple[str, Any]], actor: Any = None, **kwargs: Any
+) -> list[Complaint]:
+    """Receiver of ``common.events.domain_events``: an interaction created or changed with
+    ``is_complaint`` gets its complaint (once), received when the interaction happened, of
+    medium severity until someone says otherwise. A batch costs two statements and two
+    INSERTs, whatever its size; a write without complaints costs nothing."""
+    flagged = {
+        i.pk: i
+        for kind, i in events
+        if kind in {"interaction.created", "interaction.updated"}
+        and isinstance(i, Interaction)
+        and i.is_complaint
+        and i.deleted_at is None
+    }
+    if not flagged:
+        return []
+    known = set(
+        Complaint.objects.filter(interaction_id__in=flagged).values_list(
+            "interaction_id", flat=True
+        )
+    )
+    new = [i for pk, i in sorted(flagged.items()) if pk not in known]
+    if not new:
+        return []
+    acknowledge, respond = _days(Severity.MEDIUM)
+    zones = branch_directory().timezones
+    complaints = Complaint.objects.bulk_create(
+        Complaint(
+            reference=reference_of(i),
+            interaction_id=i.pk,
+            branch_id=i.branch_id,
+            received_at=i.occurred_at,
+            severity=Severity.MEDIUM,
+            acknowledge_due=policy.due_at(i.occurred_at, acknowledge, zones[i.branch_id]),
+            respond_due=policy.due_at(i.occurred_at, respond, zones[i.branch_id]),
+        )
+        for i in new
+    )
+    who = (
+        actor
+        if getattr(actor, "pk", None) and not isinstance(actor, IntegrationPrincipal)
+        else None
+    )
+    ComplaintEvent.objects.bulk_create(
+        ComplaintEvent(
+            complaint=c, actor=who, action="received", to_status=Status.RECEIVED, **stamp
+        )
+        for c in complaints
+        for stamp in [current_audit().stamp()]
+    )
+    return complaints
 
 
 @transaction.atomic

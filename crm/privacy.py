@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 from branches.access import IntegrationPrincipal, is_chain_admin
 from common.audit import current_audit, history_entries
 from common.events import emit
+from complaints.models import Complaint, ComplaintEvent
 from crm.models import Scope, WebhookEvent
 from crm.webhooks import PAYLOADS
 from customers.models import Customer
@@ -178,6 +179,23 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
             }
             for f in feedback
         ],
+        "complaints": [
+            {
+                "reference": c.reference,
+                "interaction": c.interaction_id,
+                "type": c.type.code if c.type else None,
+                "severity": c.severity,
+                "status": c.status,
+                "text": c.text,
+                "remedy": c.remedy,
+                "response": c.response,
+                "received_at": _iso(c.received_at),
+                "closed_at": _iso(c.closed_at),
+            }
+            for c in Complaint.objects.filter(interaction__customer=customer)
+            .select_related("type")
+            .order_by("received_at", "id")
+        ],
         "quality_reviews": [
             {
                 "interaction": r.interaction_id,
@@ -234,6 +252,12 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     ).update(text=ERASED_TEXT)
     CheckIn.objects.filter(customer=customer).update(label="")
     reviews_text_erase(Review.objects.filter(interaction_id__in=interaction_ids))
+    complaints = Complaint.objects.filter(interaction_id__in=interaction_ids)
+    for field in ("text", "remedy", "response"):
+        complaints.exclude(**{field: ""}).update(**{field: ERASED_TEXT})
+    ComplaintEvent.objects.filter(complaint__in=complaints).exclude(note="").update(
+        note=ERASED_TEXT
+    )
     for field, value in anonymous.items():
         setattr(customer, field, value)
     customer.erased_at = now

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("branches.api")),
     path("", include("customers.api")),
     path("", include("interactions.api")),
+    path("", include("complaints.api")),
     path("", include("consistency.api")),
     path("", include("consistency.case_api")),
     path("", include("consistency.staff_api")),

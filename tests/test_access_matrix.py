@@ -33,6 +33,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from branches.models import Branch, Region, Role, User
+from complaints.models import Complaint
+from complaints.services import complaint_record
 from consistency.models import Case as DivergenceCase
 from consistency.models import Flag, Rollup, Standard
 from consistency.rollups import week_start
@@ -98,6 +100,7 @@ PRIVATE_MARKERS = (
     "MARKER-A-walk-in-label",
     "MARKER-A-review-comment",
     "MARKER-A-coaching-note",
+    "MARKER-A-complaint-text",
 )
 
 
@@ -124,6 +127,7 @@ class World:
     survey_token: str
     users: dict[str, User]
     agent: User  # agent_a: the reviewed agent
+    complaint: Complaint
     review: Review
     session: CalibrationSession
     sessions: dict[str, str] = field(default_factory=dict)
@@ -204,6 +208,11 @@ def build_world() -> World:
     Flag.objects.filter(pk=flag.pk).update(case=case)
     check_in = CheckIn.objects.create(branch=branch_a, label=PRIVATE_MARKERS[4], arrived_at=now)
     review, session = quality_records(branch_a, interaction, users)
+    complaint = complaint_record(
+        actor=users[HQ_ADMIN],
+        interaction=InteractionFactory.create(branch=branch_a, customer=None),
+        text="MARKER-A-complaint-text",
+    )
     cycle = MomentFactory.create().cycle
     keys: dict[str, str] = {}
     api_keys: dict[str, ApiKey] = {}
@@ -247,6 +256,7 @@ def build_world() -> World:
         agent=users[AGENT_A],
         review=review,
         session=session,
+        complaint=complaint,
     )
     for role, user in users.items():
         client = Client()
@@ -807,6 +817,9 @@ RULES: dict[str, Rule] = {
     "customer-history": Rule(
         (Check("GET", PRIVACY),), kwargs=pk_of("customer"), api=True, shows_branch_a_name=True
     ),
+    # A complaint is a touchpoint's: read with interactions:read, at the caller's branches.
+    "complaint-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
+    "complaint-detail": Rule((Check("GET", READS_A),), kwargs=pk_of("complaint"), api=True),
     "staff-figures": Rule((Check("GET", SEES_A | KEY_SEES_A, query="branch=br-a"),), api=True),
     "review-list": Rule(
         (

@@ -307,6 +307,9 @@ SPECTACULAR_SETTINGS = {
         "FlagStatusEnum": "consistency.models.FlagStatus",
         "CaseStatusEnum": "consistency.models.CaseStatus",
         "CellStatusEnum": "consistency.api.CELL_STATUSES",
+        "SeverityEnum": "consistency.models.Severity",
+        "ComplaintSeverityEnum": "complaints.models.Severity",
+        "ComplaintStatusEnum": "complaints.models.Status",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

@@ -30,6 +30,8 @@ from rest_framework.test import APIClient
 
 from branches.models import Branch, Region
 from common.audit import Origin, audit_context
+from complaints.models import Area, Complaint, ComplaintType
+from complaints.services import complaint_record
 from consistency.models import Case, CaseEvent, ConsistencyIndex, Flag, FlagEvent, Standard
 from consistency.recompute import consistency_recompute
 from crm.models import (
@@ -87,6 +89,7 @@ class Scene:
     case: Case = field(default_factory=Case)
     delivery: WebhookDelivery = field(default_factory=WebhookDelivery)
     review: Review = field(default_factory=Review)
+    complaint: Complaint = field(default_factory=Complaint)
     serial: Iterator[int] = field(default_factory=itertools.count)
 
     def next(self) -> int:
@@ -242,6 +245,15 @@ def a_review(scene: Scene) -> Review:
     )
 
 
+def a_complaint(scene: Scene) -> Complaint:
+    """A typed complaint about a call of its own."""
+    area = Area.objects.create(code=f"area-{scene.next()}", name_en="Waiting")
+    kind = ComplaintType.objects.create(area=area, code=f"type-{scene.next()}", name_en="Queue")
+    return complaint_record(
+        actor=scene.chain.admin, interaction=an_interaction(scene), complaint_type=kind
+    )
+
+
 def a_customer_change(scene: Scene) -> Customer:
     """A change by a staff member of their own, from the web UI."""
     with audit_context(Origin.UI, address="10.0.0.1", user=UserFactory.create()):
@@ -312,6 +324,7 @@ def scene(chain: Chain, key_client: KeyClient) -> Scene:
     made.delivery = a_delivery(made)
     phone_scorecard()
     made.review = a_review(made)
+    made.complaint = a_complaint(made)
     contacts(chain.north_a, 30, 3)
     consistency_recompute()
     return made
@@ -392,6 +405,8 @@ LISTS = [
     Read("flags as CSV", at("/flags/?format=csv"), (1, 1), a_flag, csv_rows),
     Read("cases", at("/cases/"), (1, 1), a_case, results),
     Read("cases as CSV", at("/cases/?format=csv"), (1, 1), a_case, csv_rows),
+    Read("complaints", at("/complaints/"), (1, 1), a_complaint, results),
+    Read("complaints as CSV", at("/complaints/?format=csv"), (1, 1), a_complaint, csv_rows),
     Read("quality reviews", at("/quality/reviews/"), (1, 1), a_review, results),
     Read("quality reviews as CSV", at("/quality/reviews/?format=csv"), (1, 1), a_review, csv_rows),
     # Each agent of the branch a row: the branch, the response thresholds, contacts and
@@ -479,12 +494,13 @@ DETAILS = [
     ),
     Read("integration (who am I)", at("/integration/"), (2, 2)),
     Read("quality review", lambda s: f"{V1}/quality/reviews/{s.review.pk}/", (1, 1)),
-    # Profile, interactions, check-ins, invitations, feedback, quality reviews, history; and
-    # the export is itself recorded in the history (an INSERT).
+    Read("complaint", lambda s: f"{V1}/complaints/{s.complaint.pk}/", (1, 1)),
+    # Profile, interactions, check-ins, invitations, feedback, complaints, quality reviews,
+    # history; and the export is itself recorded in the history (an INSERT).
     Read(
         "customer GDPR export",
         lambda s: f"{V1}/customers/{s.customer.pk}/export/",
-        (8, 8),
+        (9, 9),
         a_customers_interaction,
         nested("interactions"),
     ),

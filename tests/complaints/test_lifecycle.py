@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from complaints.models import Area, Complaint, ComplaintEvent, ComplaintType, HandlingPolicy, Status
 from complaints.services import complaint_record, complaint_transition, complaint_type_set
+from crm.privacy import ERASED_TEXT, customer_erase, customer_export
 from tests.conftest import Chain
-from tests.factories import InteractionFactory
+from tests.factories import CustomerFactory, InteractionFactory
 
 # Tuesday 3 November 2026, 10:00 in Oslo (the branch's zone).
 RECEIVED = datetime(2026, 11, 3, 9, tzinfo=UTC)
@@ -47,7 +48,7 @@ def recorded(chain: Chain, severity: str = "medium") -> Complaint:
 def test_a_complaint_gets_a_reference_and_due_dates_from_the_policy(chain: Chain) -> None:
     HandlingPolicy.objects.filter(severity="high").update(acknowledge_days=1, respond_days=3)
     complaint = recorded(chain, "high")
-    assert complaint.reference == f"CMP-2026-{complaint.pk:06d}"
+    assert complaint.reference == f"CMP-2026-{complaint.interaction_id:08d}"
     assert Complaint.objects.get().reference == complaint.reference
     # Ends of the working days, Oslo time (UTC+1): Wednesday and Friday.
     assert complaint.acknowledge_due == datetime(2026, 11, 4, 23, tzinfo=UTC)
@@ -150,3 +151,25 @@ def test_two_people_acknowledging_at_once_move_it_once(chain: Chain) -> None:
         thread.join(10)
     assert sorted(outcomes) == ["moved", "refused"]
     assert ComplaintEvent.objects.filter(action="acknowledge").count() == 1
+
+
+def test_a_customers_export_and_erasure_cover_their_complaints(chain: Chain) -> None:
+    customer = CustomerFactory.create(name="Dewi Lestari")
+    call = InteractionFactory.create(
+        branch=chain.north_a, customer=customer, is_complaint=True, occurred_at=RECEIVED
+    )
+    complaint = complaint_record(
+        actor=chain.agent, interaction=call, text="Teller shouted at my mother", remedy="Refund"
+    )
+    complaint_transition(actor=chain.agent, complaint=complaint, action="acknowledge")
+    complaint_transition(
+        actor=chain.agent, complaint=complaint, action="respond", response="We apologised to Dewi."
+    )
+    exported = customer_export(actor=chain.admin, customer=customer)["complaints"]
+    assert [(c["reference"], c["text"]) for c in exported] == [
+        (complaint.reference, "Teller shouted at my mother")
+    ]
+    customer_erase(actor=chain.admin, customer=customer)
+    complaint.refresh_from_db()
+    assert (complaint.text, complaint.remedy, complaint.response) == (ERASED_TEXT,) * 3
+    assert complaint.status == Status.RESPONDED  # the handling record stays
