@@ -6,6 +6,7 @@ API)."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -139,10 +140,7 @@ def _pairs_agreeing(answers: Sequence[Any]) -> tuple[int, int]:
 
 def _sample_sd(values: Sequence[float]) -> float | None:
     """The standard deviation with n - 1 (the reviewers are a sample of who might score)."""
-    if len(values) < 2:
-        return None
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return statistics.stdev(values) if len(values) >= 2 else None
 
 
 def item_agreement(sessions: QuerySet[CalibrationSession], code: str) -> list[dict[str, Any]]:
