@@ -7,8 +7,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from branches.access import branch_scope
-from consistency.models import ALL_CHANNELS, Case, CaseEvent, Flag, PeriodKind
+from consistency.models import ALL_CHANNELS, Case, CaseEvent, Flag, PeriodKind, metric_type_code
 from consistency.selectors import branch_trends
+from consistency.type_selectors import type_trend
 
 CASE_ORDER = ("rank", "-abs_z", "-periods", "-n", "-critical_moments", "opened_at", "id")
 
@@ -37,6 +38,14 @@ def case_trends(case: Case) -> dict[str, list[dict[str, Any]]]:
     """The case's metric by week for each channel it shows on (all channels first), up to
     its last evidence, each point marked when it was evidence."""
     evidence = set(case.flags.values_list("channel", "period_start"))
+    code = metric_type_code(case.metric)
+    if code is not None:  # a complaint type: all channels, against the chain's rate
+        points = type_trend(
+            branch=case.branch, code=code, kind=PeriodKind.WEEK, until=case.last_period
+        )
+        for point in points:
+            point["evidence"] = (ALL_CHANNELS, point["period_start"]) in evidence
+        return {ALL_CHANNELS: points}
     trends = {}
     for channel in case.channels or [ALL_CHANNELS]:
         points = branch_trends(

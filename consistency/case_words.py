@@ -22,6 +22,7 @@ from consistency.models import (
     Metric,
     PeriodKind,
     Severity,
+    metric_label,
 )
 from consistency.selectors import moment_breakdown, period_bounds
 from quality.selectors import item_breakdown
@@ -85,7 +86,7 @@ def case_summary(case: Case, facts: dict[str, Any]) -> str:
     standard of 2.0 % and peers at 1.8 %, alarming in 10 of the last 12 weeks, all
     channels"."""
     head = _("%(metric)s at %(branch)s: %(value)s (%(x)s of %(n)s)") % {
-        "metric": Metric(case.metric).label,
+        "metric": metric_label(case.metric),
         "branch": case.branch.code,
         "value": share(case.metric, case.value),
         "x": case.x,

@@ -40,6 +40,7 @@ from consistency.models import (
     Rollup,
     Severity,
     TestKind,
+    base_metric,
 )
 from consistency.rollups import week_start
 from consistency.standard import StandardBook
@@ -342,8 +343,8 @@ def _quiet_resolve(cases: Sequence[Case], result: RecomputeResult, book: Standar
         quiet = 0
         for week in weeks_after[case.pk]:
             week_counts = counts.get((case.branch_id, week), {})
-            target = book.on(week).get((case.metric, ALL_CHANNELS))
-            n_column = METRIC_COLUMNS[case.metric][1]
+            target = book.on(week).get((base_metric(case.metric), ALL_CHANNELS))
+            n_column = METRIC_COLUMNS[base_metric(case.metric)][1]
             enough = target is not None and week_counts.get(n_column, 0) >= target.min_n
             if not enough or (case.branch_id, case.metric, week) in flagged:
                 break

@@ -15,6 +15,7 @@ from django.db.models import Max, Min
 from branches.directory import branch_directory
 from branches.models import Branch
 from common.queueing import enqueue
+from complaints.models import Complaint
 from consistency.models import DirtyDay
 from interactions.models import Interaction
 from quality.models import Review
@@ -45,7 +46,7 @@ def _local_day(moment: datetime, zone: str) -> date:
 
 def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: Any) -> None:
     """Receiver of ``common.events.domain_events``: every created, changed or deleted
-    interaction or quality review makes its branch-day stale, and so does the day it was
+    interaction, quality review or complaint makes its branch-day stale, and so does the day it was
     moved away from; a branch moved to another time zone makes all its days stale."""
     for kind, branch in events:
         if kind == "branch.timezone_changed":
@@ -55,9 +56,14 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
     ]
     # A quality review counts on its interaction's day.
     changed += [r for kind, r in events if isinstance(r, Review) and kind.startswith("review.")]
-    if not changed:
+    # A complaint's type counts on the day it was received.
+    places = {
+        (c.branch_id, c.received_at)
+        for kind, c in events
+        if isinstance(c, Complaint) and kind.startswith("complaint.")
+    }
+    if not changed and not places:
         return
-    places = set()
     for interaction in changed:
         places.add((interaction.branch_id, interaction.occurred_at))
         origin = getattr(interaction, "_origin", None)

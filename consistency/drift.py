@@ -18,6 +18,7 @@ from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
     METRIC_COLUMNS,
+    TYPE_METRIC_PREFIX,
     ConsistencyIndex,
     Flag,
     Metric,
@@ -26,6 +27,7 @@ from consistency.models import (
     Severity,
     Target,
     TestKind,
+    TypeRollup,
 )
 from consistency.rollups import week_start
 from consistency.standard import StandardBook
@@ -52,15 +54,20 @@ def cusum_refresh(
         ).values_list("branch_id", "period_start", *COUNT_COLUMNS)
         for week, verdicts in _cusum_charts(list(rows), book).items():
             by_week[week].extend(verdicts)
-    existing = flags_by_period(Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids))
+    existing = flags_by_period(
+        Flag.objects.filter(test=TestKind.CUSUM, branch_id__in=branch_ids).exclude(
+            metric__startswith=TYPE_METRIC_PREFIX  # charted by type_judging
+        )
+    )
     for week in sorted(set(by_week) | set(existing)):
         flags_apply(PeriodKind.WEEK, week, by_week.get(week, []), existing.get(week, []), result)
-    _charts_count(sorted(set(by_week) | set(existing)))
+    charts_count(sorted(set(by_week) | set(existing)))
 
 
-def _charts_count(weeks: Sequence[date]) -> None:
-    """Store each week's number of CUSUM charts (branch and charted metric, with contacts
-    that week) as part of its family for the false-discovery-rate control."""
+def charts_count(weeks: Sequence[date]) -> None:
+    """Store each week's number of CUSUM charts (branch and charted metric or complaint
+    type, with contacts that week) as part of its family for the false-discovery-rate
+    control."""
     if not weeks:
         return
     active = (
@@ -70,10 +77,11 @@ def _charts_count(weeks: Sequence[date]) -> None:
         .values("period_start")
         .annotate(branches=Count("branch_id"))
     )
+    types = TypeRollup.objects.values("type_code").distinct().count()
     for row in active:
         ConsistencyIndex.objects.filter(
             kind=PeriodKind.WEEK, period_start=row["period_start"]
-        ).update(charts=row["branches"] * len(CUSUM_METRICS))
+        ).update(charts=row["branches"] * (len(CUSUM_METRICS) + types))
 
 
 def cusum_steps(
@@ -119,32 +127,55 @@ def _cusum_charts(rows: list[tuple[Any, ...]], book: StandardBook) -> dict[date,
         x, n = counts[x_col], counts[n_col]
         targets = [standard.get((metric, ALL_CHANNELS)) for standard in standards]
         path, signals = stats.cusum_run(*cusum_steps(x, n, targets))
-        weekly_x, weekly_n, weekly_critical = (
-            daily.reshape(-1, 7, len(branches)).sum(axis=1)
-            for daily in (x, n, counts["critical_failures"])
+        centres = [
+            (t.target if (t := standards[day].get((metric, ALL_CHANNELS))) else 0.0)
+            for day in range(0, days, 7)
+        ]
+        found = signal_verdicts(
+            metric, first, branches, path, signals, (x, n, counts["critical_failures"]), centres
         )
-        weekly_signals = signals.reshape(-1, 7, len(branches)).sum(axis=1)
-        for day, branch in zip(*np.nonzero(signals), strict=True):
-            week = first + timedelta(days=int(day) - int(day) % 7)
-            later = signals[day + 1 : (day // 7 + 1) * 7, branch]
-            if later.any():
-                continue  # the week's last signal speaks for it (and counts the others)
-            xs, ns = int(weekly_x[day // 7, branch]), int(weekly_n[day // 7, branch])
-            target = standards[(day // 7) * 7].get((metric, ALL_CHANNELS))
-            verdicts[week].append(
-                Verdict(
-                    branch_id=branches[branch],
-                    metric=metric,
-                    channel=ALL_CHANNELS,
-                    test=TestKind.CUSUM,
-                    severity=Severity.SIGNAL,
-                    x=xs,
-                    n=ns,
-                    critical=int(weekly_critical[day // 7, branch]),
-                    value=xs / ns if ns else 0.0,
-                    centre=target.target if target else 0.0,
-                    cusum=float(path[day, branch]),
-                    signals=int(weekly_signals[day // 7, branch]),
-                )
+        for week, found_verdicts in found.items():
+            verdicts[week].extend(found_verdicts)
+    return verdicts
+
+
+def signal_verdicts(
+    metric: str,
+    first: date,
+    branches: Sequence[int],
+    path: np.ndarray,
+    signals: np.ndarray,
+    daily: tuple[np.ndarray, np.ndarray, np.ndarray],
+    centres: Sequence[float],
+) -> dict[date, list[Verdict]]:
+    """Charts (days from Monday ``first`` x ``branches``) turned into one CUSUM verdict per
+    branch and week in which it signalled: the week's last signal speaks for it and counts
+    the others. ``daily`` holds the days' events, contacts and critical failures;
+    ``centres`` each week's expected value."""
+    verdicts: dict[date, list[Verdict]] = defaultdict(list)
+    weekly_x, weekly_n, weekly_critical = (
+        counts.reshape(-1, 7, len(branches)).sum(axis=1) for counts in daily
+    )
+    weekly_signals = signals.reshape(-1, 7, len(branches)).sum(axis=1)
+    for day, branch in zip(*np.nonzero(signals), strict=True):
+        week = first + timedelta(days=int(day) - int(day) % 7)
+        if signals[day + 1 : (day // 7 + 1) * 7, branch].any():
+            continue
+        xs, ns = int(weekly_x[day // 7, branch]), int(weekly_n[day // 7, branch])
+        verdicts[week].append(
+            Verdict(
+                branch_id=branches[branch],
+                metric=metric,
+                channel=ALL_CHANNELS,
+                test=TestKind.CUSUM,
+                severity=Severity.SIGNAL,
+                x=xs,
+                n=ns,
+                critical=int(weekly_critical[day // 7, branch]),
+                value=xs / ns if ns else 0.0,
+                centre=centres[day // 7],
+                cusum=float(path[day, branch]),
+                signals=int(weekly_signals[day // 7, branch]),
             )
+        )
     return verdicts

@@ -22,6 +22,7 @@ from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
     METRIC_COLUMNS,
+    TYPE_METRIC_PREFIX,
     ConsistencyIndex,
     Flag,
     FlagEvent,
@@ -146,67 +147,23 @@ def flags_refresh(
                     np.add.at(inside, p[has], peer.inside95() & enough)
                     np.add.at(cells, p[has], enough)
             for test, at, centres, spread, j in judged:
-                flagged = j.flagged()
-                cell = at[flagged]
-                bounds = (j.lower95, j.upper95, j.lower998, j.upper998)
-                if minus is None:
-                    p_values = case_rules.bad_side_p(
-                        x[cell], n[cell], centres[flagged], spread[flagged], direction
-                    )
-                else:
-                    p_values = case_rules.normal_bad_side_p(j.z[flagged], direction)
-                labels = peers[cell] if test == TestKind.PEERS else np.full(len(cell), "")
-                columns = zip(
-                    p[cell].tolist(),
-                    branch[rows_of[cell]].tolist(),
-                    j.codes[flagged].tolist(),
-                    x[cell].tolist(),
-                    n[cell].tolist(),
-                    critical[cell].tolist(),
-                    j.value[flagged].tolist(),
-                    centres[flagged].tolist(),
-                    zip(*(_numbers(bound[flagged]) for bound in bounds), strict=True),
-                    _numbers(j.z[flagged]),
-                    p_values.tolist(),
-                    labels.tolist(),
-                    strict=True,
-                )
-                for (
-                    week,
-                    pk,
-                    code,
-                    xs,
-                    ns,
-                    failures,
-                    value,
-                    middle,
-                    limits,
-                    z,
-                    pv,
-                    peer_group,
-                ) in columns:
-                    verdicts[week].append(
-                        Verdict(
-                            branch_id=pk,
-                            metric=metric,
-                            channel=scope,
-                            test=test,
-                            severity=FLAGGED[stats.STATUS_CODES[code]],
-                            x=xs,
-                            n=ns,
-                            critical=failures,
-                            value=value,
-                            centre=middle,
-                            limits=limits,
-                            z=z,
-                            p_value=pv,
-                            peer_group=peer_group,
-                        )
-                    )
+                for week, verdict in verdicts_from(
+                    metric=metric,
+                    scope=scope,
+                    test=test,
+                    direction=direction,
+                    judged=j,
+                    at=at,
+                    centres=centres,
+                    spread=spread,
+                    cells=Cells(x, n, p, branch[rows_of], critical, minus),
+                    peers=peers if test == TestKind.PEERS else None,
+                ):
+                    verdicts[week].append(verdict)
     existing = flags_by_period(
         Flag.objects.filter(
             kind=kind, period_start__in=periods, test__in=[TestKind.STANDARD, TestKind.PEERS]
-        )
+        ).exclude(metric__startswith=TYPE_METRIC_PREFIX)  # judged by type_judging
     )
     for i, start in enumerate(periods):
         flags_apply(kind, start, verdicts.get(i, []), existing.get(start, []), result)
@@ -225,6 +182,82 @@ def flags_refresh(
         unique_fields=["kind", "period_start"],
         update_fields=["inside", "cells", "tests"],
     )
+
+
+class Cells(NamedTuple):
+    """Judged cells side by side: events, sample sizes, period indices, branch ids, failures
+    at critical moments and (NPS) detractors."""
+
+    x: np.ndarray
+    n: np.ndarray
+    period: np.ndarray
+    branch: np.ndarray
+    critical: np.ndarray
+    minus: np.ndarray | None = None
+
+
+def verdicts_from(
+    *,
+    metric: str,
+    scope: str,
+    test: str,
+    direction: stats.Direction,
+    judged: stats.Judgements,
+    at: np.ndarray,
+    centres: np.ndarray,
+    spread: np.ndarray,
+    cells: Cells,
+    peers: np.ndarray | None,
+) -> list[tuple[int, Verdict]]:
+    """The flagged cells of one test as verdicts, with their period index. ``judged`` and
+    ``centres``/``spread`` describe the cells ``at`` (indices into ``cells``); ``peers``
+    names each cell's peer group (peer test only)."""
+    flagged = judged.flagged()
+    cell = at[flagged]
+    x, n, period = cells.x[cell], cells.n[cell], cells.period[cell]
+    bounds = (judged.lower95, judged.upper95, judged.lower998, judged.upper998)
+    if cells.minus is None:
+        p_values = case_rules.bad_side_p(x, n, centres[flagged], spread[flagged], direction)
+    else:
+        p_values = case_rules.normal_bad_side_p(judged.z[flagged], direction)
+    labels = peers[cell] if peers is not None else np.full(len(cell), "")
+    columns = zip(
+        period.tolist(),
+        cells.branch[cell].tolist(),
+        judged.codes[flagged].tolist(),
+        x.tolist(),
+        n.tolist(),
+        cells.critical[cell].tolist(),
+        judged.value[flagged].tolist(),
+        centres[flagged].tolist(),
+        zip(*(_numbers(bound[flagged]) for bound in bounds), strict=True),
+        _numbers(judged.z[flagged]),
+        p_values.tolist(),
+        labels.tolist(),
+        strict=True,
+    )
+    return [
+        (
+            week,
+            Verdict(
+                branch_id=pk,
+                metric=metric,
+                channel=scope,
+                test=test,
+                severity=FLAGGED[stats.STATUS_CODES[code]],
+                x=xs,
+                n=ns,
+                critical=failures,
+                value=value,
+                centre=middle,
+                limits=limits,
+                z=z,
+                p_value=pv,
+                peer_group=peer_group,
+            ),
+        )
+        for week, pk, code, xs, ns, failures, value, middle, limits, z, pv, peer_group in columns
+    ]
 
 
 def _periods_by_standard(

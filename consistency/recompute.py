@@ -1,5 +1,6 @@
-"""The recompute pipeline: rollups from interactions (``rollups``), flags from rollups
-(``judging``, ``drift``), cases from flags (``cases``), in one transaction per run."""
+"""The recompute pipeline: rollups from interactions (``rollups``) and complaints by type
+(``type_rollups``), flags from rollups (``judging``, ``drift``, ``type_judging``), cases
+from flags (``cases``), in one transaction per run."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from consistency.judging import RecomputeResult, flags_refresh
 from consistency.models import DirtyDay, PeriodKind, Rollup
 from consistency.rollups import DayRange, rollups_rebuild, week_start
 from consistency.standard import StandardBook
+from consistency.type_judging import type_cusum_refresh, type_flags_refresh
+from consistency.type_rollups import type_rollups_rebuild
 
 Progress = Callable[[str, int, int], None]
 NOTIFY_TASK = "consistency.case_events_notify"
@@ -43,7 +46,9 @@ def consistency_recompute(
     result = RecomputeResult(branches=len(all_ids))
     with transaction.atomic():
         # Every branch at once: one pass over interactions, read sequentially.
-        rollups_rebuild(DayRange(None if branch_ids is None else tuple(all_ids), since, None))
+        span = DayRange(None if branch_ids is None else tuple(all_ids), since, None)
+        rollups_rebuild(span)
+        type_rollups_rebuild(span)
         progress("rollups", 1, 1)
         weeks = Rollup.objects.filter(kind=PeriodKind.WEEK)
         if since is not None:
@@ -52,6 +57,7 @@ def consistency_recompute(
         periods = sorted(set(weeks.values_list("period_start", flat=True)))
         _refresh_periods(periods, result, progress, book)
         cusum_refresh(all_ids, result, book)
+        type_cusum_refresh(all_ids, result, book)
         progress("cusum", 1, 1)
         cases_refresh(since=periods[0] if periods else None, result=result)
         progress("cases", 1, 1)
@@ -77,13 +83,16 @@ def dirty_days_recompute() -> RecomputeResult:
         for dirty in claimed:
             groups[week_start(dirty.day)].add(dirty.branch_id)
         for week, ids in sorted(groups.items()):
-            rollups_rebuild(DayRange(tuple(sorted(ids)), week, week + timedelta(days=7)))
+            span = DayRange(tuple(sorted(ids)), week, week + timedelta(days=7))
+            rollups_rebuild(span)
+            type_rollups_rebuild(span)
         branch_ids = sorted({d.branch_id for d in claimed})
         result.branches = len(branch_ids)
         book = StandardBook()
         weeks = sorted(groups)
         _refresh_periods(weeks, result, _quiet, book)
         cusum_refresh(branch_ids, result, book)
+        type_cusum_refresh(branch_ids, result, book)
         cases_refresh(since=weeks[0], result=result)
     _after_commit(result)
     return result
@@ -98,6 +107,7 @@ def _refresh_periods(
     for start in range(0, len(weeks), FLAG_WEEKS_CHUNK):
         chunk = weeks[start : start + FLAG_WEEKS_CHUNK]
         flags_refresh(PeriodKind.WEEK, chunk, book, result)
+        type_flags_refresh(PeriodKind.WEEK, chunk, book, result)
         progress("flags", start + len(chunk), len(weeks))
     result.periods += len(weeks)
 

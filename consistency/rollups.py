@@ -203,7 +203,7 @@ def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
         else f"CAST(0 AS integer) AS {column}"
         for column, where in ((c, CONDITIONS.get(c)) for c in COUNT_COLUMNS)
     )
-    periods = f"{_period_sql(PeriodKind.WEEK)} AS week, {_period_sql(PeriodKind.MONTH)} AS month"
+    periods = f"{period_sql(PeriodKind.WEEK)} AS week, {period_sql(PeriodKind.MONTH)} AS month"
     return (
         f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
         f"FROM ({sql}) day_rows GROUP BY branch_id, channel, local_day",
@@ -211,19 +211,19 @@ def _day_counts(span: DayRange) -> tuple[str, list[Any]]:
     )
 
 
-def within_span(rows: QuerySet[Any], span: DayRange) -> QuerySet[Any]:
-    """``rows`` (with ``branch_id`` and ``occurred_at``) of the span's branches and local
+def within_span(rows: QuerySet[Any], span: DayRange, at: str = "occurred_at") -> QuerySet[Any]:
+    """``rows`` (with ``branch_id`` and a time ``at``) of the span's branches and local
     days, each with its ``local_day``."""
     if span.branch_ids is not None:
         rows = rows.filter(branch_id__in=span.branch_ids)
     # A day either side in UTC covers every time zone's midnight (UTC-12 to UTC+14).
     if span.first is not None:
         start = datetime.combine(span.first - timedelta(days=1), time(), tzinfo=UTC)
-        rows = rows.filter(occurred_at__gte=start)
+        rows = rows.filter(**{f"{at}__gte": start})
     if span.last is not None:
         end = datetime.combine(span.last + timedelta(days=1), time(), tzinfo=UTC)
-        rows = rows.filter(occurred_at__lt=end)
-    rows = rows.annotate(local_day=LocalDate("occurred_at", "branch__timezone"))
+        rows = rows.filter(**{f"{at}__lt": end})
+    rows = rows.annotate(local_day=LocalDate(at, "branch__timezone"))
     if span.first is not None:
         rows = rows.filter(local_day__gte=span.first)
     if span.last is not None:
@@ -254,7 +254,7 @@ def _review_counts(span: DayRange) -> tuple[str, list[Any]]:
         else "0"
         for c in COUNT_COLUMNS
     )
-    periods = f"{_period_sql(PeriodKind.WEEK)}, {_period_sql(PeriodKind.MONTH)}"
+    periods = f"{period_sql(PeriodKind.WEEK)}, {period_sql(PeriodKind.MONTH)}"
     return (
         f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
         f"FROM ({sql}) review_rows GROUP BY branch_id, channel, local_day",
@@ -301,7 +301,7 @@ def _stage(span: DayRange) -> None:
         cursor.execute(f"INSERT INTO {STAGE} {reviews}", review_params)
 
 
-def _period_sql(kind: str) -> str:
+def period_sql(kind: str) -> str:
     """The SQL for a local day's week or month start, on this database."""
     if connection.vendor == "postgresql":
         return f"CAST(date_trunc('{kind}', local_day) AS date)"
@@ -327,8 +327,8 @@ def _write_from_stage(
     counts = [quote(c) for c in COUNT_COLUMNS]
     sums = ", ".join(f"SUM({c}) AS {c}" for c in counts)
     period = PERIOD_COLUMN[kind]
-    within, bounds = _bounds(period, first, last)
-    mine, mine_params = _bounds("r.period_start", first, last)
+    within, bounds = sql_bounds(period, first, last)
+    mine, mine_params = sql_bounds("r.period_start", first, last)
     scope, scope_params = f"r.kind = %s AND {mine}", [kind, *mine_params]
     if branch_ids is not None:
         scope += f" AND r.branch_id IN ({', '.join(['%s'] * len(branch_ids))})"
@@ -377,7 +377,7 @@ def _write_from_stage(
         cursor.execute(f"DROP TABLE {FRESH}")
 
 
-def _bounds(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
+def sql_bounds(column: str, first: date | None, last: date | None) -> tuple[str, list[Any]]:
     """SQL for ``first <= column < last`` (either end open) and its parameters."""
     postgres = connection.vendor == "postgresql"
     clauses, params = ["1 = 1"], []
@@ -388,23 +388,29 @@ def _bounds(column: str, first: date | None, last: date | None) -> tuple[str, li
     return " AND ".join(clauses), params
 
 
-def rollups_rebuild(span: DayRange) -> None:
-    """Rebuild every rollup whose period touches ``span``: whole ISO weeks and whole
-    months, so every period written is complete."""
+def rebuild_ranges(span: DayRange) -> tuple[DayRange, list[tuple[str, date | None, date | None]]]:
+    """What rebuilding ``span`` covers: whole ISO weeks and whole months, so every period
+    written is complete. Returns the days to count and each period kind's [start, end)."""
     weeks_from = week_start(span.first) if span.first else None
     weeks_to = week_start(span.last + timedelta(days=6)) if span.last else None
     months_from = month_start(span.first) if span.first else None
     months_to = next_month(span.last - timedelta(days=1)) if span.last else None
     first = min(weeks_from, months_from) if weeks_from and months_from else None
     last = max(weeks_to, months_to) if weeks_to and months_to else None
-    ids = span.branch_ids
+    return DayRange(span.branch_ids, first, last), [
+        (PeriodKind.DAY, first, last),
+        (PeriodKind.WEEK, weeks_from, weeks_to),
+        (PeriodKind.MONTH, months_from, months_to),
+    ]
+
+
+def rollups_rebuild(span: DayRange) -> None:
+    """Rebuild every rollup whose period touches ``span``: whole ISO weeks and whole
+    months, so every period written is complete."""
+    days, periods = rebuild_ranges(span)
     with transaction.atomic():
-        _stage(DayRange(ids, first, last))
-        for kind, start, end in (
-            (PeriodKind.DAY, first, last),
-            (PeriodKind.WEEK, weeks_from, weeks_to),
-            (PeriodKind.MONTH, months_from, months_to),
-        ):
-            _write_from_stage(kind, ids, start, end)
+        _stage(days)
+        for kind, start, end in periods:
+            _write_from_stage(kind, span.branch_ids, start, end)
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {STAGE}")

@@ -11,6 +11,7 @@ from consistency.models.measures import (
     METRIC_COLUMNS,
     QA_COLUMNS,
     QA_METRICS,
+    TYPE_METRIC_PREFIX,
     ConsistencyIndex,
     DirtyDay,
     Metric,
@@ -18,7 +19,12 @@ from consistency.models.measures import (
     Rollup,
     Standard,
     Target,
+    TypeRollup,
+    base_metric,
     metric_cell,
+    metric_label,
+    metric_type_code,
+    type_metric,
 )
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "METRIC_COLUMNS",
     "QA_COLUMNS",
     "QA_METRICS",
+    "TYPE_METRIC_PREFIX",
     "Case",
     "CaseEvent",
     "CaseStatus",
@@ -44,5 +51,10 @@ __all__ = [
     "Standard",
     "Target",
     "TestKind",
+    "TypeRollup",
+    "base_metric",
     "metric_cell",
+    "metric_label",
+    "metric_type_code",
+    "type_metric",
 ]

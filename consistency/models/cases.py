@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from branches.models import Branch
 from common.audit import AuditStamp
 from consistency.models.flags import Severity
-from consistency.models.measures import Metric
+from consistency.models.measures import Metric, metric_label
 
 
 class CaseStatus(models.TextChoices):
@@ -39,7 +39,8 @@ class Case(models.Model):
     branch = models.ForeignKey(
         Branch, on_delete=models.CASCADE, related_name="cases", verbose_name=_("branch")
     )
-    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    # A metric, or one complaint type's rate ("complaint_rate:<type code>", see metric_label).
+    metric = models.CharField(_("metric"), max_length=80, choices=Metric.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
     )
@@ -118,6 +119,9 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch.code} {self.get_metric_display()} ({self.status})"
+
+    def get_metric_display(self) -> str:  # type: ignore[no-redef]
+        return metric_label(self.metric)
 
     @property
     def is_open(self) -> bool:

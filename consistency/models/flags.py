@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from common.audit import AuditStamp
-from consistency.models.measures import CHANNEL_SCOPES, Metric, PeriodKind
+from consistency.models.measures import CHANNEL_SCOPES, Metric, PeriodKind, metric_label
 
 
 class TestKind(models.TextChoices):
@@ -42,7 +42,8 @@ class Flag(models.Model):
     branch = models.ForeignKey(
         Branch, on_delete=models.CASCADE, related_name="flags", verbose_name=_("branch")
     )
-    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    # A metric, or one complaint type's rate ("complaint_rate:<type code>", see metric_label).
+    metric = models.CharField(_("metric"), max_length=80, choices=Metric.choices)
     channel = models.CharField(_("channel"), max_length=16, choices=CHANNEL_SCOPES)
     kind = models.CharField(
         _("period"), max_length=8, choices=PeriodKind.choices, default=PeriodKind.WEEK
@@ -124,6 +125,9 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch.code} {self.metric}/{self.channel} {self.period_start} {self.test}"
+
+    def get_metric_display(self) -> str:  # type: ignore[no-redef]
+        return metric_label(self.metric)
 
 
 class FlagEvent(AuditStamp):

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords  # type: ignore[import-untyp
 
 from branches.models import Branch
 from common.audit import AuditStamp
+from complaints.models import ComplaintType
 from consistency.stats import Cell, Direction
 from customers.models import Channel
 
@@ -29,6 +30,37 @@ class Metric(models.TextChoices):
 
 # The metrics counted from quality reviews (SPEC §8), not from contacts.
 QA_METRICS = frozenset({Metric.QA_PASS.value, Metric.QA_CRITICAL.value})
+
+# One complaint type's rate (SPEC §10): the complaint rate's metric name and the type's code,
+# e.g. "complaint_rate:wrong-amount". Judged against peers only (the standard sets no target
+# per type); a flag or case of it is a flag or case like any other.
+TYPE_METRIC_PREFIX = f"{Metric.COMPLAINTS.value}:"
+
+
+def type_metric(code: str) -> str:
+    return f"{TYPE_METRIC_PREFIX}{code}"
+
+
+def metric_type_code(metric: str) -> str | None:
+    """The complaint type's code of a per-type metric; None for the other metrics."""
+    return (
+        metric.removeprefix(TYPE_METRIC_PREFIX) if metric.startswith(TYPE_METRIC_PREFIX) else None
+    )
+
+
+def base_metric(metric: str) -> str:
+    """The metric a per-type metric is a part of (its counts, minimum n and words)."""
+    return Metric.COMPLAINTS.value if metric.startswith(TYPE_METRIC_PREFIX) else metric
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name in the active language; a per-type metric names its type."""
+    code = metric_type_code(metric)
+    if code is None:
+        return str(Metric(metric).label) if metric in Metric.values else metric
+    kind = ComplaintType.objects.filter(code=code).order_by("retired_at", "-pk").first()
+    return _("Complaints: %(type)s") % {"type": kind.name if kind else code}
+
 
 ALL_CHANNELS = "all"
 # A CSAT answer of this or less is "low" (not satisfied: the metric counts 4-5 as satisfied).
@@ -219,6 +251,39 @@ def metric_cell(metric: str, counts: dict[str, int]) -> Cell:
     x, n = METRIC_COLUMNS[metric]
     detractors = counts["detractors"] if metric == Metric.NPS else None
     return Cell(counts[x], counts[n], detractors)
+
+
+class TypeRollup(models.Model):
+    """A branch's complaints of one type (by code: a retired type and its successor of the
+    same code count together) in one period, all channels. The denominator is the
+    period's contacts in ``Rollup``. Rebuilt from complaints, never edited."""
+
+    branch = models.ForeignKey(
+        Branch,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("branch"),
+    )
+    kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    type_code = models.CharField(_("complaint type"), max_length=60)
+    complaints = models.PositiveIntegerField(_("complaints"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "branch", "type_code"], name="type_rollup_cell"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["branch", "kind", "period_start"], name="type_rollup_branch_idx")
+        ]
+        verbose_name = _("complaint type rollup")
+        verbose_name_plural = _("complaint type rollups")
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.kind} {self.period_start} {self.type_code}"
 
 
 class DirtyDay(models.Model):
