@@ -226,3 +226,31 @@ class ComplaintEvent(AuditStamp):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClassifierVersion(models.Model):
+    """One training of the complaint-type classifier (``complaints.classifier``): what it
+    learnt from, how well it did on the complaints it was not shown, and the model itself.
+    The newest is the one that suggests; older ones stay as the record of how it improved."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    trained_at = models.DateTimeField(_("trained at"), default=timezone.now)
+    labels = models.PositiveIntegerField(_("labelled complaints"))
+    held_out = models.PositiveIntegerField(_("held out for measuring"))
+    types = models.JSONField(_("type codes"), default=list)
+    left_out = models.JSONField(_("types left out (too few labels)"), default=dict, blank=True)
+    top1 = models.FloatField(_("top-1 accuracy"))
+    top3 = models.FloatField(_("top-3 accuracy"))
+    baseline = models.FloatField(_("commonest type's accuracy"))
+    train_seconds = models.FloatField(_("training time (s)"))
+    # The fitted scikit-learn pipeline as joblib wrote it: our own bytes, written by our own
+    # trainer and read back only by it; never anything a user sent (unpickling runs code).
+    model = models.BinaryField(_("model"))
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("complaint classifier version")
+        verbose_name_plural = _("complaint classifier versions")
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
