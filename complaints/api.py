@@ -1,6 +1,8 @@
-"""REST API for complaints (read): each with its reference, type and area codes, status and
-the next due date, at the caller's branches; ``?format=csv`` exports them. Scope
-``interactions:read`` (a complaint is a touchpoint's)."""
+"""REST API for complaints: each with its reference, type and area codes, status and the
+next due date, at the caller's branches; ``?format=csv`` exports them. An integration
+records one about an interaction (by id or by its reference), upserted by the complaint's
+own (source, external_id). Scopes ``interactions:read`` and ``interactions:write`` (a
+complaint is a touchpoint's)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,20 @@ import django_filters
 from django.db.models import QuerySet
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.etag import etag_of
 from common.api.filters import StrictFilterSet, TimeFilter
+from common.api.serializers import ExternalRefSerializer, StrictSerializer, shared_serializer
 from common.api.views import SyncListApi, detail_response, scoped_get
-from complaints.models import OPEN_STATUSES, Complaint, Severity, Status
-from complaints.selectors import complaint_list, next_due
+from complaints.models import Complaint, ComplaintType, Severity, Status
+from complaints.selectors import complaint_list, next_due, overdue_q
+from complaints.sync import complaint_upsert
+from interactions.api import interaction_named
 
 SCOPES = {"read": "interactions:read", "write": "interactions:write"}
 
@@ -74,11 +80,78 @@ class ComplaintFilter(StrictFilterSet):
     def _overdue(self, queryset: QuerySet[Complaint], name: str, value: bool) -> Any:
         if not value:
             return queryset
-        now = timezone.now()
-        late = queryset.filter(status=Status.RECEIVED, acknowledge_due__lt=now) | queryset.filter(
-            status__in=[s for s in OPEN_STATUSES if s != Status.RESPONDED], respond_due__lt=now
-        )
-        return late.distinct()
+        return queryset.filter(overdue_q(timezone.now()))
+
+
+class ComplaintInSerializer(StrictSerializer):
+    """A complaint an integration records, about an interaction it names by id or by its
+    reference. Sent again with the same (source, external_id), it updates the type,
+    severity, text and remedy (what is left out keeps its value); the handling (status,
+    owner, response) is the staff's."""
+
+    interaction = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The interaction's id; or give interaction_ref.",
+    )
+    interaction_ref = ExternalRefSerializer(
+        required=False, help_text="The interaction's (source, external_id)."
+    )
+    type = serializers.CharField(
+        max_length=60, required=False, help_text="A current complaint type's code."
+    )
+    severity = serializers.ChoiceField(
+        choices=Severity.choices, required=False, help_text="Medium when a new one leaves it out."
+    )
+    text = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, help_text="What the customer said."
+    )
+    remedy = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        help_text="The remedy the customer asks for.",
+    )
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=64, required=False, allow_blank=True, help_text="The integration's system."
+    )
+    external_id = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        help_text="The complaint's id in that system: sending it again updates the complaint.",
+    )
+
+    def validate_type(self, code: str) -> ComplaintType:
+        kind = ComplaintType.objects.filter(code=code, retired_at__isnull=True).first()
+        if kind is not None:
+            return kind
+        if ComplaintType.objects.filter(code=code).exists():
+            raise serializers.ValidationError("This type is retired: choose a current one.")
+        raise serializers.ValidationError("No such complaint type.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("interaction" in attrs) == ("interaction_ref" in attrs):
+            raise serializers.ValidationError(
+                {"interaction": ["Give either interaction or interaction_ref."]}
+            )
+        if bool(attrs.get("source")) != bool(attrs.get("external_id")):
+            raise serializers.ValidationError(
+                {"external_id": ["Give source and external_id together, or neither."]}
+            )
+        return attrs
+
+
+EXAMPLE = {
+    "interaction_ref": {"source": "callcentre", "external_id": "call-20261120-0042"},
+    "type": "queue-too-long",
+    "severity": "high",
+    "text": "Antre 40 menit, cuma 1 teller buka",
+    "remedy": "An apology and a faster queue",
+    "source": "helpdesk",
+    "external_id": "TICKET-8812",
+}
 
 
 class ComplaintListApi(SyncListApi):
@@ -93,6 +166,37 @@ class ComplaintListApi(SyncListApi):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Complaint.objects.none()
         return complaint_list(actor=self.request.user)
+
+    @extend_schema(
+        summary="Record a complaint (upsert by source and external_id)",
+        description=(
+            "Records the complaint about an interaction at a branch the caller writes at, "
+            "and marks the interaction a complaint. The same (source, external_id) again "
+            "updates type, severity, text and remedy (200); the complaint an interaction "
+            "marked as one already got is taken over (200). An interaction whose complaint "
+            "has another external id is refused (400)."
+        ),
+        request=ComplaintInSerializer,
+        responses={
+            201: ComplaintSerializer,
+            200: OpenApiResponse(ComplaintSerializer, description="Updated, or unchanged."),
+        },
+        examples=[OpenApiExample("A ticket of a helpdesk", value=EXAMPLE, request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        data = ComplaintInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        interaction = interaction_named(request.user, values)
+        if "type" in values:
+            values["complaint_type"] = values.pop("type")
+        complaint, outcome = complaint_upsert(actor=request.user, **values, interaction=interaction)
+        complaint = complaint_list(actor=request.user).get(pk=complaint.pk)
+        return Response(
+            shared_serializer(ComplaintSerializer).to_representation(complaint),
+            status=status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK,
+            headers={"ETag": etag_of(complaint)},
+        )
 
 
 class ComplaintDetailApi(APIView):

@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from branches.access import IntegrationPrincipal, branch_scope, is_manager
 from branches.directory import branch_directory
+from branches.models import User
 from common.audit import current_audit
+from common.events import emit
 from complaints import policy
 from complaints.models import (
     Complaint,
@@ -24,6 +26,7 @@ from complaints.models import (
     Severity,
     Status,
 )
+from complaints.selectors import complaint_owner_choices
 from interactions.models import Interaction
 
 # Used where HQ has set no policy for a severity: (acknowledge, respond) in working days.
@@ -69,7 +72,14 @@ def _days(severity: str) -> tuple[int, int]:
     return DEFAULT_DAYS[Severity(severity)]
 
 
-def _step(complaint: Complaint, actor: Any, action: str, before: str, note: str = "") -> None:
+def due_dates_set(complaint: Complaint, zone: str) -> None:
+    """The due dates of the complaint's severity, counted from when it was received."""
+    acknowledge, respond = _days(complaint.severity)
+    complaint.acknowledge_due = policy.due_at(complaint.received_at, acknowledge, zone)
+    complaint.respond_due = policy.due_at(complaint.received_at, respond, zone)
+
+
+def step_record(complaint: Complaint, actor: Any, action: str, before: str, note: str = "") -> None:
     ComplaintEvent.objects.create(
         complaint=complaint,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -90,9 +100,12 @@ def complaint_record(
     complaint_type: ComplaintType | None = None,
     text: str = "",
     remedy: str = "",
+    source: str = "",
+    external_id: str = "",
 ) -> Complaint:
     """Record the complaint an interaction carries: a unique reference, due dates from the
-    severity's policy (working days on the branch's calendar), status "received"."""
+    severity's policy (working days on the branch's calendar), status "received".
+    ``source`` and ``external_id``: the integration's own reference of it, if any."""
     if not branch_scope(actor, for_write=True).allows(interaction.branch_id):
         raise PermissionDenied(_("You may not record complaints at this branch."))
     if severity not in Severity.values:
@@ -111,6 +124,8 @@ def complaint_record(
         severity=severity,
         text=text.strip(),
         remedy=remedy.strip(),
+        source=source,
+        external_id=external_id,
         acknowledge_due=policy.due_at(received, acknowledge, zone),
         respond_due=policy.due_at(received, respond, zone),
     )
@@ -122,7 +137,8 @@ def complaint_record(
         raise ValidationError(
             {"interaction": [_("This interaction has a complaint already.")]}
         ) from None
-    _step(complaint, actor, "received", "")
+    step_record(complaint, actor, "received", "")
+    emit([("complaint.created", complaint)], actor=actor)
     return complaint
 
 
@@ -221,7 +237,9 @@ def complaint_transition(
         complaint.closed_at = None
     complaint.updated_at = now
     complaint.save()
-    _step(complaint, actor, action, before, note.strip())
+    step_record(complaint, actor, action, before, note.strip())
+    if action == "close":  # feedback asks the customer how the handling went
+        emit([("complaint.closed", complaint)], actor=actor)
     return complaint
 
 
@@ -235,4 +253,47 @@ def complaint_type_set(*, actor: Any, complaint: Complaint, complaint_type: Comp
         raise ValidationError({"type": [_("This type is retired: choose a current one.")]})
     complaint.type, complaint.updated_at = complaint_type, timezone.now()
     complaint.save(update_fields=["type", "updated_at"])
-    _step(complaint, actor, "typed", complaint.status, complaint_type.code)
+    step_record(complaint, actor, "typed", complaint.status, complaint_type.code)
+    emit([("complaint.typed", complaint)], actor=actor)
+
+
+def _locked(complaint: Complaint, actor: Any) -> Complaint:
+    """The complaint under its row lock, if ``actor`` may handle complaints at its branch."""
+    complaint = (
+        Complaint.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=complaint.pk)
+    )
+    if not branch_scope(actor, for_write=True).allows(complaint.branch_id):
+        raise PermissionDenied(_("You may not handle complaints at this branch."))
+    return complaint
+
+
+@transaction.atomic
+def complaint_assign(
+    *, actor: Any, complaint: Complaint, owner: User | None, severity: str
+) -> Complaint:
+    """Give a complaint its owner (someone who sees its branch, or nobody) and its severity.
+    A new severity moves both due dates, counted as at first from when the complaint was
+    received. The step is kept; a form sent back unchanged changes nothing."""
+    complaint = _locked(complaint, actor)
+    if severity not in Severity.values:
+        raise ValidationError({"severity": [_("Choose a severity.")]})
+    owners = complaint_owner_choices(complaint.branch)
+    if owner is not None and not owners.filter(pk=owner.pk).exists():
+        raise ValidationError(
+            {"owner": [_("Choose someone who works at this branch or oversees it.")]}
+        )
+    changes = []
+    if (owner.pk if owner else None) != complaint.owner_id:
+        before = complaint.owner.username if complaint.owner else "-"
+        changes.append(f"owner {before} → {owner.username if owner else '-'}")
+        complaint.owner = owner
+    if severity != complaint.severity:
+        changes.append(f"severity {complaint.severity} → {severity}")
+        complaint.severity = severity
+        due_dates_set(complaint, complaint.branch.timezone)
+    if changes:
+        complaint.save()
+        step_record(complaint, actor, "assigned", complaint.status, "; ".join(changes))
+    return complaint

@@ -17,6 +17,7 @@ from branches.access import is_chain_admin, is_manager
 from branches.services import user_language_set
 from common.api.errors import problem_response
 from common.replica import reads_from_replica
+from complaints.selectors import overdue_complaints
 from consistency.case_selectors import case_queue
 from consistency.models import ALL_CHANNELS, Case, Metric, PeriodKind
 from consistency.selectors import comparison_rows, latest_period
@@ -88,6 +89,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_admin": is_chain_admin(user),
             "overdue_follow_ups": follow_up_list(actor=user, overdue=True).count(),
             "overdue_reviews": overdue_assignments(actor=user).count(),
+            "overdue_complaints": overdue_complaints(actor=user).count(),
             "my_reviews": open_assignments(reviewer=user).count(),
             **branch_links(request),
         },

@@ -33,6 +33,7 @@ from common.api.views import (
     scoped_get,
     single_write_response,
 )
+from common.models import external_ref_filter
 from customers.models import Channel
 from interactions.models import Direction, Interaction, Moment, Outcome, ServiceCycle
 from interactions.selectors import interaction_feed, interaction_list
@@ -43,6 +44,16 @@ from interactions.services import (
 )
 
 SCOPES = {"read": "interactions:read", "write": "interactions:write"}
+
+
+def interaction_named(actor: Any, values: dict[str, Any]) -> Interaction:
+    """The interaction a write names, by ``interaction`` (its id) or ``interaction_ref``
+    ({source, external_id}), popped from ``values``; among the caller's, else 404."""
+    interactions = interaction_list(actor=actor)
+    if "interaction_ref" in values:
+        ref = values.pop("interaction_ref")
+        return scoped_get(external_ref_filter(interactions, ref["source"], [ref["external_id"]]))
+    return scoped_get(interactions, pk=values.pop("interaction"))
 
 
 class InteractionSerializer(ValuesRepresentation, SyncFieldsMixin, StrictSerializer):
