@@ -25,10 +25,12 @@ TARGETS: dict[str, tuple[float, str, list[str]]] = {
     # Quality reviews (SPEC §8), added by migration 0010.
     "qa_pass": (0.80, "at_least", CHANNELS),
     "qa_critical_fail": (0.05, "at_most", CHANNELS),
+    # The customer's word on the handling of a complaint (SPEC §10), added by migration 0013.
+    "complaint_handling_satisfied": (0.80, "at_least", CHANNELS),
 }
-# A branch's reviews are a sample of its contacts (a few per agent a week): judged from
-# fewer than its contacts.
-MIN_N_BY_METRIC = {"qa_pass": 10, "qa_critical_fail": 10}
+# A branch's reviews are a sample of its contacts (a few per agent a week), and only some
+# complainants answer the handling survey: both are judged from fewer than its contacts.
+MIN_N_BY_METRIC = {"qa_pass": 10, "qa_critical_fail": 10, "complaint_handling_satisfied": 10}
 # CUSUM decision thresholds, calibrated by simulation (benchmarks/cusum_calibration.py)
 # for about one false alarm per branch and metric a year at typical volume.
 CUSUM_H = {
@@ -41,6 +43,7 @@ CUSUM_H = {
     # Not simulated at review volumes yet: the values of the metrics with like targets.
     "qa_pass": 4.3,
     "qa_critical_fail": 3.8,
+    "complaint_handling_satisfied": 4.3,  # like the other "at least 80 %" metrics
 }
 
 

@@ -17,6 +17,7 @@ from branches.models import Branch
 from common.queueing import enqueue
 from complaints.models import Complaint
 from consistency.models import DirtyDay
+from feedback.models import FeedbackResponse
 from interactions.models import Interaction
 from quality.models import Review
 
@@ -56,11 +57,16 @@ def data_mark_dirty(sender: Any, events: Sequence[tuple[str, Any]], **kwargs: An
     ]
     # A quality review counts on its interaction's day.
     changed += [r for kind, r in events if isinstance(r, Review) and kind.startswith("review.")]
-    # A complaint's type counts on the day it was received.
+    # A complaint's type counts on the day it was received, an answer on its handling on
+    # the day it was given.
     places = {
         (c.branch_id, c.received_at)
         for kind, c in events
         if isinstance(c, Complaint) and kind.startswith("complaint.")
+    } | {
+        (r.branch_id, r.received_at)
+        for _kind, r in events
+        if isinstance(r, FeedbackResponse) and r.handling is not None
     }
     if not changed and not places:
         return

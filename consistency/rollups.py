@@ -19,6 +19,7 @@ from django.db.models import (
     Case,
     DateField,
     ExpressionWrapper,
+    F,
     Func,
     IntegerField,
     Q,
@@ -31,11 +32,11 @@ from consistency.models import (
     ALL_CHANNELS,
     COUNT_COLUMNS,
     LOW_CSAT,
-    QA_COLUMNS,
     PeriodKind,
     Rollup,
     Target,
 )
+from feedback.models import HANDLING_SATISFIED, FeedbackResponse
 from interactions.models import Interaction, Moment
 from quality.models import Review, ReviewKind
 
@@ -238,28 +239,44 @@ QA_CONDITIONS = {
     "qa_critical_fails": "critical_fail",
     "qa_disputed": "disputed",
 }
+# Each handling count's condition over a customer's answer on a complaint's handling.
+HANDLING_CONDITIONS = {"handling_n": None, "handling_ok": f"handling >= {HANDLING_SATISFIED}"}
 
 
-def _review_counts(span: DayRange) -> tuple[str, list[Any]]:
-    """SQL (and parameters) counting the span's reviews per branch, channel and local day
-    of the interaction reviewed, shaped like ``_day_counts`` (its other counts are 0)."""
-    rows = within_span(
-        Review.objects.filter(kind=ReviewKind.REGULAR, deleted_at__isnull=True), span
-    ).values("branch_id", "channel", "local_day", "passed", "critical_fail", "disputed")
+def _side_counts(rows: QuerySet[Any], conditions: dict[str, str | None]) -> tuple[str, list[Any]]:
+    """SQL (and parameters) counting ``rows`` (with ``branch_id``, ``channel`` and
+    ``local_day``) per branch, channel and local day, shaped like ``_day_counts``: the
+    counts of ``conditions``, every other count 0."""
     sql, params = rows.order_by().query.sql_with_params()
     counts = ", ".join(
-        f"CAST(COUNT(*){f' FILTER (WHERE {QA_CONDITIONS[c]})' if QA_CONDITIONS[c] else ''}"
-        f" AS integer)"
-        if c in QA_COLUMNS
+        f"CAST(COUNT(*){f' FILTER (WHERE {conditions[c]})' if conditions[c] else ''} AS integer)"
+        if c in conditions
         else "0"
         for c in COUNT_COLUMNS
     )
     periods = f"{period_sql(PeriodKind.WEEK)}, {period_sql(PeriodKind.MONTH)}"
     return (
         f"SELECT branch_id, channel, local_day, {periods}, {counts} "  # noqa: S608
-        f"FROM ({sql}) review_rows GROUP BY branch_id, channel, local_day",
+        f"FROM ({sql}) side_rows GROUP BY branch_id, channel, local_day",
         list(params),
     )
+
+
+def _review_counts(span: DayRange) -> tuple[str, list[Any]]:
+    """The span's quality reviews, on the local day of the interaction reviewed."""
+    rows = within_span(
+        Review.objects.filter(kind=ReviewKind.REGULAR, deleted_at__isnull=True), span
+    ).values("branch_id", "channel", "local_day", "passed", "critical_fail", "disputed")
+    return _side_counts(rows, QA_CONDITIONS)
+
+
+def _handling_counts(span: DayRange) -> tuple[str, list[Any]]:
+    """The span's answers on the handling of complaints, on the local day they were given,
+    in the channel of the contact complained about."""
+    rows = within_span(
+        FeedbackResponse.objects.filter(handling__isnull=False), span, at="received_at"
+    ).values("branch_id", "local_day", "handling", channel=F("interaction__channel"))
+    return _side_counts(rows, HANDLING_CONDITIONS)
 
 
 STAGE = "consistency_rollup_stage"
@@ -283,8 +300,8 @@ PERIOD_COLUMN: dict[str, str] = {
 def _stage(span: DayRange) -> None:
     """Count the span's interactions per branch, local day and channel into a temporary
     table, with each day's week and month: one pass over interactions, read by every
-    write below; then the span's quality reviews, in rows of their own (the writes sum
-    a cell's rows)."""
+    write below; then the span's quality reviews and answers on complaint handling, in rows
+    of their own (the writes sum a cell's rows)."""
     sql, params = _day_counts(span)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -297,8 +314,8 @@ def _stage(span: DayRange) -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {sql}", params)
         for name in COUNTING_SETTINGS if postgres else ():
             cursor.execute("SELECT set_config(%s, 'on', true)", [name])
-        reviews, review_params = _review_counts(span)
-        cursor.execute(f"INSERT INTO {STAGE} {reviews}", review_params)
+        for counts, count_params in (_review_counts(span), _handling_counts(span)):
+            cursor.execute(f"INSERT INTO {STAGE} {counts}", count_params)
 
 
 def period_sql(kind: str) -> str:

@@ -47,15 +47,15 @@ class SurveyRuleAdmin(admin.ModelAdmin):
 
 @admin.register(SurveyInvitation)
 class SurveyInvitationAdmin(BranchScopedReadOnlyAdmin):
-    list_display = ["due_at", "branch", "customer", "status", "skip_reason", "sent_at"]
+    list_display = ["due_at", "branch", "customer", "complaint", "status", "skip_reason", "sent_at"]
     list_filter = [BranchScopedListFilter, "status"]
-    list_select_related = ["branch", "customer"]
+    list_select_related = ["branch", "customer", "complaint"]
     exclude = ["token_hash"]
 
 
 @admin.register(FeedbackResponse)
 class FeedbackResponseAdmin(BranchScopedReadOnlyAdmin):
-    list_display = ["received_at", "branch", "source", "nps", "csat", "comment"]
+    list_display = ["received_at", "branch", "source", "nps", "csat", "handling", "comment"]
     list_filter = [BranchScopedListFilter, "source"]
     list_select_related = ["branch"]
 

@@ -13,12 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.serializers import ExternalRefSerializer, StrictSerializer
-from common.api.views import scoped_get
-from common.models import external_ref_filter
 from feedback.models import FeedbackResponse
 from feedback.services import feedback_record
-from interactions.models import Interaction
-from interactions.selectors import interaction_list
+from interactions.api import interaction_named
 
 SCOPES = {"read": "interactions:read", "write": "interactions:write"}
 
@@ -42,15 +39,32 @@ class FeedbackInSerializer(StrictSerializer):
     nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     csat = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    handling = serializers.IntegerField(
+        min_value=1,
+        max_value=5,
+        required=False,
+        allow_null=True,
+        help_text="How well the customer's complaint was handled, 1 (very badly) to 5 (very "
+        "well): the complaint_handling_satisfied measure (4 or 5). Leaves the interaction's "
+        "CSAT and NPS as they are.",
+    )
+    handling_comment = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="What the customer says the chain could do better in handling complaints.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("interaction" in attrs) == ("interaction_ref" in attrs):
             raise serializers.ValidationError(
                 {"interaction": ["Give either interaction or interaction_ref."]}
             )
-        if attrs.get("nps") is None and attrs.get("csat") is None and not attrs.get("comment"):
+        if all(attrs.get(score) is None for score in ("nps", "csat", "handling")) and not (
+            attrs.get("comment") or attrs.get("handling_comment")
+        ):
             raise serializers.ValidationError(
-                {"nps": ["Give an NPS score, a CSAT score or a comment."]}
+                {"nps": ["Give an NPS, CSAT or complaint handling score, or a comment."]}
             )
         return attrs
 
@@ -63,7 +77,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
         model = FeedbackResponse
         fields = [
             "id", "interaction", "branch", "source", "external_id", "nps", "csat", "comment",
-            "received_at", "follow_up",
+            "handling", "handling_comment", "received_at", "follow_up",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -74,8 +88,9 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackCreateApi(APIView):
     """Record a customer's answer collected elsewhere. It sets the interaction's CSAT/NPS
     (the statistics follow), opens a follow-up for a detractor or a CSAT of 2 or less, and
-    sends a `feedback.received` webhook. The same (source, external_id) again is answered
-    with the first result (200) and changes nothing."""
+    sends a `feedback.received` webhook. An answer about how a complaint was handled gives
+    `handling` (1-5) and `handling_comment`. The same (source, external_id) again is
+    answered with the first result (200) and changes nothing."""
 
     required_scopes = SCOPES
 
@@ -90,14 +105,7 @@ class FeedbackCreateApi(APIView):
         data = FeedbackInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        interactions = interaction_list(actor=request.user)
-        if "interaction_ref" in values:
-            ref = values.pop("interaction_ref")
-            interaction: Interaction = scoped_get(
-                external_ref_filter(interactions, ref["source"], [ref["external_id"]])
-            )
-        else:
-            interaction = scoped_get(interactions, pk=values.pop("interaction"))
+        interaction = interaction_named(request.user, values)
         response, created = feedback_record(actor=request.user, interaction=interaction, **values)
         return Response(
             FeedbackSerializer(response).data,

@@ -36,6 +36,29 @@ class SurveyForm(forms.Form):
     )
 
 
+class HandlingSurveyForm(forms.Form):
+    """The survey of a closed complaint: how well it was handled, and what to do better."""
+
+    handling = forms.TypedChoiceField(
+        label=_("How well did we handle your complaint?"),
+        choices=[
+            (1, _("1: very badly")),
+            (2, _("2: badly")),
+            (3, _("3: neither well nor badly")),
+            (4, _("4: well")),
+            (5, _("5: very well")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    handling_comment = forms.CharField(
+        label=_("What could we do better? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
 class FollowUpFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Open or claimed"), *FollowUpStatus.choices, ("all", "Any")],

@@ -12,12 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from branches.models import Branch
 from common.validation import ChoiceListValidator
+from complaints.models import Complaint
 from customers.models import Channel, Customer
 from interactions.models import Interaction, Outcome
 
 # A detractor (NPS 0-6) or a CSAT of 2 or less asks for a call back.
 DETRACTOR_NPS = 6
 LOW_CSAT_FOLLOW_UP = 2
+# A complaint handling answer of 4 or 5 counts as satisfied (``complaint_handling_satisfied``).
+HANDLING_SATISFIED = 4
 
 
 class SurveyRule(models.Model):
@@ -86,15 +89,25 @@ class InvitationStatus(models.TextChoices):
 
 
 class SurveyInvitation(models.Model):
-    """One interaction's survey. Only a hash of the link's token is kept: the link itself
-    exists in the customer's e-mail alone."""
+    """One interaction's survey, or, with ``complaint``, the survey of how a closed
+    complaint was handled (one per complaint, beside the interaction's own). Only a hash
+    of the link's token is kept: the link itself exists in the customer's e-mail alone."""
 
-    interaction = models.OneToOneField(
+    interaction = models.ForeignKey(
         Interaction,
         on_delete=models.CASCADE,
-        related_name="survey_invitation",
+        related_name="survey_invitations",
         verbose_name=_("interaction"),
         db_constraint=False,  # interactions are partitioned (interactions.partitions)
+    )
+    complaint = models.OneToOneField(
+        Complaint,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="handling_invitation",
+        verbose_name=_("complaint"),
+        help_text=_("Set for the survey of how a closed complaint was handled."),
     )
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
@@ -136,9 +149,23 @@ class SurveyInvitation(models.Model):
             models.Index(fields=["customer", "sent_at"], name="invitation_customer_idx"),
             models.Index(fields=["branch", "due_at"], name="invitation_branch_idx"),
         ]
+        constraints = [
+            # One survey of the visit per interaction; a complaint's survey comes beside it.
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=Q(complaint__isnull=True),
+                name="invitation_one_per_interaction",
+            )
+        ]
 
     def __str__(self) -> str:
+        if self.complaint_id:
+            return f"survey of the handling of complaint {self.complaint_id}"
         return f"survey of interaction {self.interaction_id}"
+
+    @property
+    def is_about_handling(self) -> bool:
+        return self.complaint_id is not None
 
 
 class FeedbackResponse(models.Model):
@@ -177,6 +204,17 @@ class FeedbackResponse(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(5)],
     )
     comment = models.TextField(verbose_name=_("comment"), blank=True, default="")
+    # The customer's word on how their complaint was handled (asked once it is closed).
+    handling = models.PositiveSmallIntegerField(
+        verbose_name=_("complaint handling"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("How well the complaint was handled: 1 (very badly) to 5 (very well)."),
+    )
+    handling_comment = models.TextField(
+        verbose_name=_("what we could do better"), blank=True, default=""
+    )
     received_at = models.DateTimeField(verbose_name=_("received at"))
 
     class Meta:
@@ -196,14 +234,24 @@ class FeedbackResponse(models.Model):
                 condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5),
                 name="feedback_csat_1_5",
             ),
+            models.CheckConstraint(
+                condition=Q(handling__isnull=True) | Q(handling__gte=1, handling__lte=5),
+                name="feedback_handling_1_5",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"feedback on interaction {self.interaction_id}"
 
     def clean(self) -> None:
-        if self.nps is None and self.csat is None and not self.comment.strip():
-            raise ValidationError(_("Give an NPS score, a CSAT score or a comment."))
+        if (
+            self.nps is None
+            and self.csat is None
+            and self.handling is None
+            and not self.comment.strip()
+            and not self.handling_comment.strip()
+        ):
+            raise ValidationError(_("Give an NPS, CSAT or complaint handling score, or a comment."))
 
     @property
     def needs_follow_up(self) -> bool:

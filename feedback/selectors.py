@@ -30,7 +30,7 @@ def invitation_by_token(token: str) -> SurveyInvitation | None:
     if not token or len(token) > 100:
         return None
     return (
-        SurveyInvitation.objects.select_related("branch", "customer", "interaction")
+        SurveyInvitation.objects.select_related("branch", "customer", "interaction", "complaint")
         .filter(token_hash=token_hash(token))
         .first()
     )
@@ -81,12 +81,15 @@ class ResponseRate:
 
 def response_rates(*, actor: Any, since: datetime, until: datetime) -> list[ResponseRate]:
     """Per branch the caller may see: how many customers were asked and how many answered,
-    for interactions in [since, until). A branch that never surveys shows 0 invited."""
+    for interactions in [since, until). A branch that never surveys shows 0 invited.
+    Visit surveys only: a complaint's handling survey is about its handling, not reach."""
     branches = branch_scope(actor).branches().order_by("code")
     window = Q(interaction__occurred_at__gte=since, interaction__occurred_at__lt=until)
     invitations = {
         row["branch_id"]: row
-        for row in SurveyInvitation.objects.filter(window, branch__in=branches)
+        for row in SurveyInvitation.objects.filter(
+            window, branch__in=branches, complaint__isnull=True
+        )
         .values("branch_id")
         .annotate(
             invited=Count("id", filter=Q(sent_at__isnull=False)),

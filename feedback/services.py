@@ -55,11 +55,16 @@ def _active_rules() -> list[SurveyRule]:
     return list(SurveyRule.objects.filter(is_active=True))
 
 
+def survey_rules() -> list[SurveyRule]:
+    """The active rules, by priority (this process's copy)."""
+    return memoized("feedback.survey_rules", _active_rules)
+
+
 def invitations_plan(interactions: Iterable[Interaction]) -> list[SurveyInvitation]:
     """Queue a survey for each new interaction with a customer that an active rule picks
     (channel, outcome, sample). Consent, e-mail and the frequency cap are checked when it
     is due, since they may change until then. Planning twice plans nothing new."""
-    rules = memoized("feedback.survey_rules", _active_rules)
+    rules = survey_rules()
     if not rules:
         return []
     planned = []
@@ -99,7 +104,11 @@ class SendResult:
     skipped: int = 0
 
 
-def _skip_reason(invitation: SurveyInvitation, now: datetime, asked: set[int]) -> str:
+def _skip_reason(invitation: SurveyInvitation, now: datetime, asked: set[tuple[int, bool]]) -> str:
+    """Why a due invitation is not sent, or "". The frequency cap keeps the two surveys
+    apart: a visit survey waits for any survey sent within the cap, a complaint's handling
+    survey only for another handling survey (the complaint's own visit was most likely
+    surveyed within the cap, and the customer expects to be asked about their complaint)."""
     customer = invitation.customer
     if customer.is_deleted:
         return "customer deleted"
@@ -109,12 +118,11 @@ def _skip_reason(invitation: SurveyInvitation, now: datetime, asked: set[int]) -
         return "no e-mail address"
     rule = invitation.rule
     cap = timedelta(days=rule.min_days_between if rule else 0)
-    if customer.pk in asked or (
-        cap
-        and SurveyInvitation.objects.filter(customer=customer, sent_at__gt=now - cap)
-        .exclude(pk=invitation.pk)
-        .exists()
-    ):
+    handling = invitation.is_about_handling
+    earlier = SurveyInvitation.objects.filter(customer=customer, sent_at__gt=now - cap)
+    if handling:
+        earlier = earlier.filter(complaint__isnull=False)
+    if (customer.pk, handling) in asked or (cap and earlier.exclude(pk=invitation.pk).exists()):
         return "surveyed recently"
     if invitation.interaction.is_deleted:
         return "interaction deleted"
@@ -127,15 +135,17 @@ def survey_url(token: str) -> str:
 
 def _message(invitation: SurveyInvitation, token: str) -> mail.EmailMessage:
     customer = invitation.customer
+    kind = "handling_invitation" if invitation.is_about_handling else "invitation"
     with translation.override(invitation.language or settings.LANGUAGE_CODE):
         context = {
             "customer": customer,
             "branch": invitation.branch,
+            "complaint": invitation.complaint,
             "url": survey_url(token),
             "expires_at": invitation.expires_at,
         }
-        subject = render_to_string("feedback/invitation_subject.txt", context).strip()
-        body = render_to_string("feedback/invitation_email.txt", context)
+        subject = render_to_string(f"feedback/{kind}_subject.txt", context).strip()
+        body = render_to_string(f"feedback/{kind}_email.txt", context)
     return mail.EmailMessage(subject, body, to=[customer.email])
 
 
@@ -152,12 +162,12 @@ def invitations_send_due(*, now: datetime | None = None, batch: int = SEND_BATCH
             due = list(
                 SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=InvitationStatus.PENDING, due_at__lte=now)
-                .select_related("customer", "branch", "rule", "interaction")
+                .select_related("customer", "branch", "rule", "interaction", "complaint")
                 .order_by("due_at", "id")[:batch]
             )
             if not due:
                 break
-            asked: set[int] = set()
+            asked: set[tuple[int, bool]] = set()  # (customer, handling survey) in this batch
             for invitation in due:
                 reason = _skip_reason(invitation, now, asked)
                 if reason:
@@ -169,7 +179,7 @@ def invitations_send_due(*, now: datetime | None = None, batch: int = SEND_BATCH
                     rule_days = invitation.rule.expiry_days if invitation.rule else 7
                     invitation.expires_at = now + timedelta(days=rule_days)
                     invitation.language = invitation.customer.language
-                    asked.add(invitation.customer_id)
+                    asked.add((invitation.customer_id, invitation.is_about_handling))
                     messages.append(_message(invitation, token))
                     result.sent += 1
             SurveyInvitation.objects.bulk_update(
@@ -206,16 +216,19 @@ def follow_up_fields(response: FeedbackResponse) -> dict[str, Any]:
 
 
 def _response_save(response: FeedbackResponse) -> FeedbackResponse:
-    """Store an answer, put it into the interaction's numbers (which marks its branch-day
-    for the rollups), open a follow-up for an unhappy customer, and announce it."""
+    """Store an answer, put its CSAT, NPS and comment into the interaction's numbers (which
+    marks its branch-day for the rollups), open a follow-up for an unhappy customer, and
+    announce it. A complaint handling answer alone leaves the interaction as it is: it is
+    a measure of its own, counted from the responses."""
     response.full_clean()
     response.save()
-    interaction_feedback_from_customer(
-        interaction=response.interaction,
-        csat=response.csat,
-        nps=response.nps,
-        comment=response.comment,
-    )
+    if response.csat is not None or response.nps is not None or response.comment:
+        interaction_feedback_from_customer(
+            interaction=response.interaction,
+            csat=response.csat,
+            nps=response.nps,
+            comment=response.comment,
+        )
     if response.needs_follow_up:
         FollowUp.objects.get_or_create(
             interaction=response.interaction, defaults=follow_up_fields(response)
@@ -226,9 +239,16 @@ def _response_save(response: FeedbackResponse) -> FeedbackResponse:
 
 @transaction.atomic
 def survey_answer(
-    *, invitation: SurveyInvitation, nps: int | None, csat: int | None, comment: str = ""
+    *,
+    invitation: SurveyInvitation,
+    nps: int | None = None,
+    csat: int | None = None,
+    comment: str = "",
+    handling: int | None = None,
+    handling_comment: str = "",
 ) -> FeedbackResponse:
-    """The customer answered through their link: once, before it expires."""
+    """The customer answered through their link: once, before it expires. A visit survey
+    answers NPS and CSAT, a complaint's handling survey ``handling`` (1-5)."""
     invitation = SurveyInvitation.objects.select_for_update().get(pk=invitation.pk)
     now = timezone.now()
     if invitation.status == InvitationStatus.RESPONDED:
@@ -248,6 +268,8 @@ def survey_answer(
             nps=nps,
             csat=csat,
             comment=comment.strip(),
+            handling=handling,
+            handling_comment=handling_comment.strip(),
             received_at=now,
         )
     )
@@ -261,6 +283,8 @@ def feedback_record(
     nps: int | None = None,
     csat: int | None = None,
     comment: str = "",
+    handling: int | None = None,
+    handling_comment: str = "",
     source: str,
     external_id: str = "",
 ) -> tuple[FeedbackResponse, bool]:
@@ -281,6 +305,8 @@ def feedback_record(
             nps=nps,
             csat=csat,
             comment=comment.strip(),
+            handling=handling,
+            handling_comment=handling_comment.strip(),
             received_at=timezone.now(),
         )
     )

@@ -25,7 +25,13 @@ from common.client_ip import client_address
 from common.forms import apply_errors
 from common.replica import reads_from_replica
 from common.views import csv_or_page
-from feedback.forms import FollowUpFilterForm, FollowUpNoteForm, ResponseRatesForm, SurveyForm
+from feedback.forms import (
+    FollowUpFilterForm,
+    FollowUpNoteForm,
+    HandlingSurveyForm,
+    ResponseRatesForm,
+    SurveyForm,
+)
 from feedback.models import FollowUp, InvitationStatus, SurveyInvitation
 from feedback.selectors import follow_up_get, follow_up_list, invitation_by_token, response_rates
 from feedback.services import follow_up_act, survey_answer
@@ -74,7 +80,9 @@ def survey_view(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "feedback/survey_closed.html", {"reason": "used"}, status=410)
         if invitation.expires_at and invitation.expires_at <= timezone.now():
             return render(request, "feedback/survey_closed.html", {"reason": "expired"}, status=410)
-        form = SurveyForm(request.POST or None)
+        # A closed complaint's survey asks how it was handled; a visit's, NPS and CSAT.
+        handling = invitation.is_about_handling
+        form = (HandlingSurveyForm if handling else SurveyForm)(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 survey_answer(invitation=invitation, **form.cleaned_data)
@@ -86,8 +94,13 @@ def survey_view(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "feedback/survey_thanks.html", {"branch": invitation.branch})
         return render(
             request,
-            "feedback/survey.html",
-            {"form": form, "branch": invitation.branch, "customer": invitation.customer},
+            "feedback/survey_handling.html" if handling else "feedback/survey.html",
+            {
+                "form": form,
+                "branch": invitation.branch,
+                "customer": invitation.customer,
+                "complaint": invitation.complaint,
+            },
             status=400 if form.errors else 200,
         )
 

@@ -26,6 +26,7 @@ class Metric(models.TextChoices):
     NPS = "nps", _("Net promoter score")
     QA_PASS = "qa_pass", _("QA reviews passed")
     QA_CRITICAL = "qa_critical_fail", _("QA critical fails")
+    HANDLING = "complaint_handling_satisfied", _("Complaint handling satisfied (4-5)")
 
 
 # The metrics counted from quality reviews (SPEC §8), not from contacts.
@@ -194,6 +195,9 @@ class Rollup(models.Model):
     qa_disputed = models.PositiveIntegerField(
         _("QA reviews disputed"), default=0, help_text=_("Counted, with a dispute still open.")
     )
+    # Customers' answers on how their complaint was handled, on the day they answered.
+    handling_n = models.PositiveIntegerField(_("complaint handling answers"), default=0)
+    handling_ok = models.PositiveIntegerField(_("complaint handling satisfied"), default=0)
 
     class Meta:
         constraints = [
@@ -225,9 +229,12 @@ METRIC_COLUMNS: dict[str, tuple[str, str]] = {
     Metric.NPS: ("promoters", "nps_n"),
     Metric.QA_PASS: ("qa_passed", "qa_reviews"),
     Metric.QA_CRITICAL: ("qa_critical_fails", "qa_reviews"),
+    Metric.HANDLING: ("handling_ok", "handling_n"),
 }
 # Counted from quality reviews, not from interactions.
 QA_COLUMNS = ["qa_reviews", "qa_passed", "qa_critical_fails", "qa_disputed"]
+# Counted from the customers' answers on the handling of their complaints.
+HANDLING_COLUMNS = ["handling_n", "handling_ok"]
 COUNT_COLUMNS = [
     "contacts",
     "not_abandoned",
@@ -244,6 +251,7 @@ COUNT_COLUMNS = [
     "detractors",
     "critical_failures",
     *QA_COLUMNS,
+    *HANDLING_COLUMNS,
 ]
 
 
