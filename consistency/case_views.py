@@ -3,7 +3,7 @@ with its evidence, plan, history and lifecycle actions."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -30,6 +30,14 @@ from consistency.case_words import case_items
 from consistency.forms import NO_PLAN, OPEN_CASES, OVERDUE, CaseFilterForm, NoteForm, PlanForm
 from consistency.lifecycle import CASE_ACTIONS, case_transition, cases_acknowledge
 from consistency.models import QA_METRICS, Case, CaseStatus
+from consistency.priorities import (
+    PRIORITY_COLUMNS,
+    plan_opening,
+    priority_areas,
+    priority_rows,
+    priority_section,
+    priority_span,
+)
 from consistency.selectors import branch_cusum, moment_breakdown
 from consistency.views import MOMENT_COLUMNS, moment_rows
 
@@ -157,6 +165,11 @@ def _history_rows(case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def _priority_span(case: Case) -> tuple[date, date]:
+    """The priority areas a case shows: its branch's, the 12 weeks to its last evidence."""
+    return priority_span(case.last_period + timedelta(days=7))
+
+
 def _case_page(
     request: HttpRequest, case: Case, forms: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
@@ -167,6 +180,11 @@ def _case_page(
     )
     forms = forms or {}
     allowed = {a for a, (starts, _) in CASE_ACTIONS.items() if case.status in starts}
+    first, end = _priority_span(case)
+    priorities = priority_areas(branch_ids=[case.branch_id], start=first, end=end)
+    may_plan = may_act and "plan" in allowed
+    opening = plan_opening(priorities, request.GET.get("plan_from", ""), first, end)
+    plan = "\n\n".join(p for p in (case.plan, opening if may_plan else None) if p)
     return render(
         request,
         "consistency/case_detail.html",
@@ -199,8 +217,11 @@ def _case_page(
             "plan_form": forms.get("plan")
             or PlanForm(
                 branch=case.branch,
-                initial={"owner": case.owner, "due_date": case.due_date, "plan": case.plan},
+                initial={"owner": case.owner, "due_date": case.due_date, "plan": plan},
             ),
+            "priorities": priority_section(priorities, first, end),
+            "priorities_table": "priorities",
+            "plan_link": may_plan,
             "plotly": True,
         },
         status=status,
@@ -223,6 +244,11 @@ def case_detail_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     if table == "moments":
         moments = moment_breakdown(branch=case.branch, kind="week", period_start=case.last_period)
         return csv_stream(MOMENT_COLUMNS, moment_rows(moments), f"case-{case.pk}-moments")
+    if table == "priorities":
+        first, end = _priority_span(case)
+        areas = priority_areas(branch_ids=[case.branch_id], start=first, end=end)
+        lines = priority_rows(areas, first, end)
+        return csv_stream(PRIORITY_COLUMNS, lines, f"case-{case.pk}-priorities")
     rows = ({name: getattr(f, name) for name in FLAG_COLUMNS} for f in case_flags(case))
     return csv_stream(FLAG_COLUMNS, rows, f"case-{case.pk}-flags")
 
