@@ -32,6 +32,7 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_surveys --if-empty
 	$(BIN)/python manage.py seed_reviews --if-empty
+	$(BIN)/python manage.py seed_complaints --if-empty
 	$(BIN)/python manage.py recompute_consistency
 	@echo "Demo ready: sign in at $(SURVEY_BASE_URL)/ (users and password in README); e-mails are written to var/mail/"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

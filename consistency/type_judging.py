@@ -1,7 +1,8 @@
 """Complaint types judged one by one (SPEC §10): a type can diverge while the total
 complaint rate does not. Each type's rate (its complaints over the period's contacts) is
 tested against the branch's peers with the funnel of the complaint rate (the peer test's
-overdispersed limits; the standard sets no target per type), and charted with a Bernoulli
+overdispersed limits, exact binomial ones where fewer than 5 complaints are expected; the
+standard sets no target per type), and charted with a Bernoulli
 CUSUM whose in-control rate is the chain's own rate of that type. The flags and cases that
 come of it are the engine's usual ones, under the metric ``complaint_rate:<type code>``.
 
@@ -46,6 +47,11 @@ from consistency.rollups import week_start
 from consistency.standard import StandardBook
 
 AT_MOST = stats.Direction.AT_MOST
+# Fewer complaints of a type than this at a branch in a week are anecdote, not evidence:
+# each complaint is handled on its own, and with a type the chain sees a few times a week
+# one complaint alone lies beyond the (interpolated) exact limits. Such cells are judged
+# (they count in the family of tests) but never flagged; the CUSUM's weeks likewise.
+MIN_COMPLAINTS = 3
 TOTAL = (Metric.COMPLAINTS.value, ALL_CHANNELS)
 
 
@@ -89,7 +95,11 @@ def type_flags_refresh(
             if not len(has):
                 continue
             np.add.at(tests, p_of[has], n_of[has] >= floor)
-            judged = stats.judge_many(x_of[has], n_of[has], pooled[has], AT_MOST, floor, tau2[has])
+            # A rare type expects under 5 complaints at most branches: exact binomial limits
+            # there (as SPEC §4 asks where n·p < 5), not the normal ones widened by τ²,
+            # which would flag a single complaint of a type the chain seldom sees.
+            spread = np.where(n_of[has] * pooled[has] < 5, 0.0, tau2[has])
+            judged = stats.judge_many(x_of[has], n_of[has], pooled[has], AT_MOST, floor, spread)
             found = verdicts_from(
                 metric=type_metric(code),
                 scope=ALL_CHANNELS,
@@ -98,12 +108,13 @@ def type_flags_refresh(
                 judged=judged,
                 at=has,
                 centres=pooled[has],
-                spread=tau2[has],
+                spread=spread,
                 cells=Cells(x_of, n_of, p_of, branch[rows], np.zeros(len(rows), dtype=np.int64)),
                 peers=peers,
             )
             for week, verdict in found:
-                verdicts[week].append(verdict)
+                if verdict.x >= MIN_COMPLAINTS:
+                    verdicts[week].append(verdict)
     existing = flags_by_period(
         Flag.objects.filter(
             kind=kind,
@@ -208,5 +219,5 @@ def _charts(
             type_metric(code), first, branches, path, signals, (events, n, 0 * n), centres
         )
         for week, found_verdicts in found.items():
-            verdicts[week].extend(found_verdicts)
+            verdicts[week].extend(v for v in found_verdicts if v.x >= MIN_COMPLAINTS)
     return verdicts

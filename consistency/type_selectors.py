@@ -23,6 +23,7 @@ from consistency.models import (
     TypeRollup,
     type_metric,
 )
+from consistency.selectors import period_bounds
 from consistency.standard import StandardBook
 
 SEVERITY_ORDER = {"alarm": 0, "signal": 1, "warning": 2}
@@ -166,17 +167,57 @@ def type_trend(
     return points
 
 
-def type_moments(*, branch_ids: list[int], code: str, start: Any, end: Any) -> list[dict]:
-    """The moments of truth a type's complaints at ``branch_ids`` came from in
-    [start, end), most complaints first (None: no moment recorded)."""
-    return list(
+def top_moments(*, branch_ids: list[int], start: Any, end: Any) -> dict[str, str]:
+    """Each type code's most frequent moment of truth among the complaints at
+    ``branch_ids`` received in [start, end) (one query for every type)."""
+    rows = (
         Complaint.objects.filter(
             branch_id__in=branch_ids,
-            type__code=code,
+            type__isnull=False,
+            interaction__moment__isnull=False,
             received_at__gte=start,
             received_at__lt=end,
         )
-        .values(moment=F("interaction__moment__name"))
+        .values(code=F("type__code"), moment=F("interaction__moment__name"))
         .annotate(complaints=Count("id"))
-        .order_by("-complaints", "moment")
+        .order_by("code", "-complaints", "moment")
     )
+    top: dict[str, str] = {}
+    for row in rows:
+        top.setdefault(row["code"], row["moment"])
+    return top
+
+
+TYPE_COLUMNS = [
+    "branch", "area", "type", "complaints", "contacts", "rate", "chain_rate", "flag", "moment",
+]  # fmt: skip
+
+
+def type_line_row(
+    line: TypeLine, codes: dict[int, str], names: dict[str, Any], moments: dict[str, str]
+) -> dict[str, Any]:
+    """A line as a page row and a CSV row: the type named in the active language."""
+    named = names.get(line.code)
+    return {
+        "branch": codes[line.branch_id],
+        "area": named[1].name if named else "",
+        "type": named[0].name if named else line.code,
+        "code": line.code,
+        "metric": type_metric(line.code),
+        "complaints": line.x,
+        "contacts": line.n,
+        "rate": line.value,
+        "chain_rate": line.chain_value,
+        "flag": line.flag,
+        "moment": moments.get(line.code, ""),
+    }
+
+
+def branch_type_section(branch: Branch, kind: str, period_start: date) -> list[dict[str, Any]]:
+    """The branch's line per complaint type that period, flagged and most frequent first."""
+    start, end = period_bounds(branch, kind, period_start)
+    lines = type_lines(branch_ids=[branch.pk], kind=kind, period_start=period_start)
+    moments = top_moments(branch_ids=[branch.pk], start=start, end=end)
+    names = type_names()
+    rows = [type_line_row(line, {branch.pk: branch.code}, names, moments) for line in lines]
+    return sorted(rows, key=lambda r: (not r["flag"], -r["complaints"], r["type"]))

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from consistency import case_views, staff_views, views
+from consistency import case_views, priority_views, staff_views, type_views, views
 
 urlpatterns = [
     path("comparison/", views.comparison_view, name="comparison"),
     path("funnel/", views.funnel_view, name="funnel"),
+    path("priorities/", priority_views.priorities_view, name="priorities"),
+    path("complaint-types/", type_views.complaint_types_view, name="complaint-types"),
     path("branches/<slug:code>/", views.branch_view, name="branch-page"),
     path("cases/", case_views.case_queue_view, name="case-queue"),
     path("cases/acknowledge/", case_views.cases_acknowledge_view, name="cases-acknowledge"),

@@ -24,6 +24,13 @@ from consistency import charts
 from consistency.case_selectors import case_queue
 from consistency.forms import OPEN, FlagFilterForm, FunnelForm, PeriodForm
 from consistency.models import Case, Flag, Metric
+from consistency.priorities import (
+    PRIORITY_COLUMNS,
+    period_priority_span,
+    priority_areas,
+    priority_rows,
+    priority_section,
+)
 from consistency.selectors import (
     ComparisonRow,
     MetricCell,
@@ -39,6 +46,7 @@ from consistency.selectors import (
     metric_cells,
     moment_breakdown,
 )
+from consistency.type_selectors import TYPE_COLUMNS, branch_type_section
 
 FLAG_PAGE_SIZE = 50
 
@@ -248,6 +256,14 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
     moments = moment_breakdown(branch=branch, kind=kind, period_start=period_start)
     if wants_csv(request) and request.GET.get("table") == "moments":
         return csv_stream(MOMENT_COLUMNS, moment_rows(moments), f"moments-{branch.code}")
+    complaint_types = branch_type_section(branch, kind, period_start)
+    if wants_csv(request) and request.GET.get("table") == "types":
+        return csv_stream(TYPE_COLUMNS, complaint_types, f"complaint-types-{branch.code}")
+    first, end = period_priority_span(kind, period_start)
+    priorities = priority_areas(branch_ids=[branch.pk], start=first, end=end)
+    if wants_csv(request) and request.GET.get("table") == "priorities":
+        lines = priority_rows(priorities, first, end)
+        return csv_stream(PRIORITY_COLUMNS, lines, f"priorities-{branch.code}-{period_start}")
     trends = branch_trends(branch=branch, channel=channel, kind=kind, until=period_start)
     cusum = branch_cusum(branch=branch, until=period_start)
     cells = {
@@ -300,6 +316,9 @@ def branch_view(request: HttpRequest, code: str) -> HttpResponseBase:
             "period_start": period_start,
             "metrics": metrics,
             "moments": moments,
+            "complaint_types": complaint_types,
+            "priorities": priority_section(priorities, first, end),
+            "priorities_table": "priorities",
             "cases": case_queue(actor=request.user).filter(
                 branch=branch, status__in=Case.OPEN_STATUSES
             )[:20],

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_noop
 from branches.access import IntegrationPrincipal, is_chain_admin
 from common.audit import current_audit, history_entries
 from common.events import emit
+from complaints.classifier import classifier_forget
 from complaints.models import Complaint, ComplaintEvent
 from crm.models import Scope, WebhookEvent
 from crm.webhooks import PAYLOADS
@@ -175,6 +176,8 @@ def customer_export(*, actor: Any, customer: Customer) -> dict[str, Any]:
                 "nps": f.nps,
                 "csat": f.csat,
                 "comment": f.comment,
+                "handling": f.handling,
+                "handling_comment": f.handling_comment,
                 "received_at": _iso(f.received_at),
             }
             for f in feedback
@@ -246,13 +249,17 @@ def customer_erase(*, actor: Any, customer: Customer) -> Customer:
     Interaction.objects.filter(pk__in=interaction_ids).update(
         **INTERACTION_TEXT_BLANKS, updated_at=now
     )
-    FeedbackResponse.objects.filter(interaction_id__in=interaction_ids).update(comment="")
+    FeedbackResponse.objects.filter(interaction_id__in=interaction_ids).update(
+        comment="", handling_comment=""
+    )
     FollowUpNote.objects.filter(follow_up__interaction_id__in=interaction_ids).exclude(
         text=""
     ).update(text=ERASED_TEXT)
     CheckIn.objects.filter(customer=customer).update(label="")
     reviews_text_erase(Review.objects.filter(interaction_id__in=interaction_ids))
     complaints = Complaint.objects.filter(interaction_id__in=interaction_ids)
+    if complaints.exclude(text="").exclude(text=ERASED_TEXT).exists():
+        classifier_forget()  # the type models learnt the customer's words
     for field in ("text", "remedy", "response"):
         complaints.exclude(**{field: ""}).update(**{field: ERASED_TEXT})
     ComplaintEvent.objects.filter(complaint__in=complaints).exclude(note="").update(
@@ -300,7 +307,7 @@ def _outbox_scrub(customer: Customer, interaction_ids: list[int]) -> None:
     )
     for event in touchpoints:
         data = dict(event.payload["data"])
-        for key in ("notes", "feedback_comment", "comment"):
+        for key in ("notes", "feedback_comment", "comment", "handling_comment"):
             if key in data:
                 data[key] = ""
         if "customer_ref" in data:

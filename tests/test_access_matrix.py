@@ -481,8 +481,18 @@ RULES: dict[str, Rule] = {
     "checkin-walk-out": Rule((Check("POST", SEES_A),), kwargs=pk_of("check_in"), target="check_in"),
     "comparison": Rule(gets(STAFF, CSV)),
     "funnel": Rule(gets(STAFF, CSV)),
+    "complaint-types": Rule(gets(STAFF, CSV)),
+    # Each caller's own branches; a branch or region outside them is a form error (400).
+    "priorities": Rule(
+        (
+            *gets(STAFF, CSV),
+            *gets(SEES_A, "branch=br-a", f"branch=br-a&{CSV}", "region=reg-a", plain=False),
+        ),
+        also_denied_with=frozenset({400}),
+    ),
     "branch-page": Rule(
-        gets(SEES_A, CSV, f"{CSV}&table=moments"), kwargs=lambda w: {"code": w.branch_a.code}
+        gets(SEES_A, CSV, f"{CSV}&table=moments", f"{CSV}&table=priorities", f"{CSV}&table=types"),
+        kwargs=lambda w: {"code": w.branch_a.code},
     ),
     "flag-queue": Rule(gets(STAFF, CSV, f"{CSV}&status=")),
     "flag-page": Rule(
@@ -490,7 +500,15 @@ RULES: dict[str, Rule] = {
     ),
     "case-queue": Rule(gets(STAFF, CSV, f"{CSV}&status=", "work=no_plan")),
     "case-page": Rule(
-        gets(SEES_A, CSV, f"{CSV}&table=moments", f"{CSV}&table=history"), kwargs=pk_of("case")
+        gets(
+            SEES_A,
+            CSV,
+            f"{CSV}&table=moments",
+            f"{CSV}&table=history",
+            f"{CSV}&table=priorities",
+            "plan_from=type:wrong-amount",
+        ),
+        kwargs=pk_of("case"),
     ),
     "case-action": Rule(
         (Check("POST", MANAGES_A, body=lambda w: {"note": "seen"}),),
@@ -501,6 +519,14 @@ RULES: dict[str, Rule] = {
     "cases-acknowledge": Rule(
         (Check("POST", STAFF, body=lambda w: {"case": [w.case.pk]}, may_change=MANAGES_A),),
         target="case",
+    ),
+    # --- complaints (SPEC §10): staff at the complaint's branch handle it ---
+    "complaint-queue": Rule(gets(STAFF, CSV, "overdue=on", f"status=&{CSV}")),
+    "complaint-page": Rule(gets(SEES_A, CSV), kwargs=pk_of("complaint")),
+    "complaint-action": Rule(
+        (Check("POST", SEES_A, body=lambda w: {"acknowledge-note": "Called back"}),),
+        kwargs=lambda w: {"pk": w.complaint.pk, "action": "acknowledge"},
+        target="complaint",
     ),
     "follow-ups": Rule(gets(STAFF, CSV, f"status=all&{CSV}")),
     "follow-up": Rule((Check("GET", SEES_A),), kwargs=pk_of("follow_up")),
@@ -726,6 +752,15 @@ RULES: dict[str, Rule] = {
         also_denied_with=frozenset({400}),
     ),
     "consistency-index": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
+    "consistency-priorities": Rule(
+        (
+            *gets(STAFF | SCOPED_KEYS, CSV),
+            *gets(READS_A, "branch=br-a", f"branch=br-a&{CSV}", "region=reg-a", plain=False),
+        ),
+        api=True,
+        also_denied_with=frozenset({400}),  # a branch or region outside reach: a field error
+    ),
+    "consistency-complaint-types": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
     "flag-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
     "flag-detail": Rule((Check("GET", READS_A),), kwargs=pk_of("flag"), api=True),
     "case-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
@@ -817,8 +852,25 @@ RULES: dict[str, Rule] = {
     "customer-history": Rule(
         (Check("GET", PRIVACY),), kwargs=pk_of("customer"), api=True, shows_branch_a_name=True
     ),
-    # A complaint is a touchpoint's: read with interactions:read, at the caller's branches.
-    "complaint-list": Rule(gets(STAFF | SCOPED_KEYS, CSV), api=True),
+    # A complaint is a touchpoint's: read with interactions:read, at the caller's branches;
+    # recorded with interactions:write about an interaction the caller writes at.
+    "complaint-list": Rule(
+        (
+            *gets(STAFF | SCOPED_KEYS, CSV),
+            Check(
+                "POST",
+                WRITES_A,
+                body=lambda w: {
+                    "interaction": w.interaction.pk,
+                    "text": "Waited too long",
+                    "source": "matrix",
+                    "external_id": "cmp-new",
+                },
+            ),
+        ),
+        api=True,
+        target="complaint",
+    ),
     "complaint-detail": Rule((Check("GET", READS_A),), kwargs=pk_of("complaint"), api=True),
     "staff-figures": Rule((Check("GET", SEES_A | KEY_SEES_A, query="branch=br-a"),), api=True),
     "review-list": Rule(

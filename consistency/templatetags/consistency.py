@@ -32,6 +32,8 @@ def metric_value(value: float | None, metric: str) -> str:
         return "\u2013"
     if metric == Metric.NPS:
         return f"{value * 100:+.0f}"
+    if metric == "rate":  # a complaint type's rate: small, two decimals (0.35 %)
+        return f"{formats.number_format(value * 100, 2)} %"
     return f"{formats.number_format(value * 100, 1)} %"
 
 

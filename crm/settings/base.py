@@ -229,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quality.assignments_draw",
         "schedule": crontab(minute=30, hour=12, day_of_week=1),
     },
+    # Complaints (SPEC §10): the type classifier learns again once enough new labels exist.
+    "complaint-classifier": {
+        "task": "complaints.classifier_retrain",
+        "schedule": crontab(minute=40, hour=1),
+    },
     # PostgreSQL: the interactions table's coming monthly partitions (a no-op on SQLite).
     "interaction-partitions": {
         "task": "interactions.partitions_ensure",
@@ -310,6 +315,8 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "consistency.models.Severity",
         "ComplaintSeverityEnum": "complaints.models.Severity",
         "ComplaintStatusEnum": "complaints.models.Status",
+        "PriorityAreaKindEnum": "consistency.priorities.AREA_KINDS",
+        "KindEnum": "consistency.models.PeriodKind",  # the name it had before the collision
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

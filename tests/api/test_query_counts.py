@@ -146,6 +146,16 @@ def a_moment(scene: Scene) -> Moment:
     return MomentFactory.create(cycle=scene.cycle)
 
 
+def a_moments_contact(scene: Scene) -> Interaction:
+    """A call at north_a in WEEK at a moment of truth of its own (a priority area more)."""
+    return InteractionFactory.create(
+        branch=scene.chain.north_a,
+        customer=None,
+        moment=MomentFactory.create(cycle=scene.cycle),
+        occurred_at=datetime.combine(WEEK + timedelta(days=1), time(11), UTC),
+    )
+
+
 def a_flag(scene: Scene, branch: Branch | None = None, case: Case | None = None) -> Flag:
     """A complaint-rate alarm at a branch of its own (or of ``case``), with an owner."""
     number = scene.next()
@@ -295,6 +305,25 @@ def a_judged_branch(scene: Scene) -> Branch:
     return branch
 
 
+def a_typed_branch(scene: Scene) -> Branch:
+    """A branch of the north with a week of calls, one complaint typed "queue", judged."""
+    branch = BranchFactory.create(region=scene.chain.north)
+    contacts(branch, 30, 3)
+    kind = ComplaintType.objects.filter(code="queue").first() or ComplaintType.objects.create(
+        area=Area.objects.create(code="waiting", name_en="Waiting"), code="queue", name_en="Queue"
+    )
+    call = Interaction.objects.filter(branch=branch, is_complaint=True).first()
+    assert call is not None
+    complaint_record(actor=scene.chain.admin, interaction=call, complaint_type=kind)
+    consistency_recompute()
+    return branch
+
+
+def typed(path: str) -> Callable[[Scene], str]:
+    """The path, read once the scene has a first typed branch."""
+    return lambda scene: (a_typed_branch(scene), f"{V1}{path}")[1]
+
+
 @pytest.fixture
 def scene(chain: Chain, key_client: KeyClient) -> Scene:
     api = key_client([*ALL_SCOPES, "admin", "staff:read", "staff:write"])
@@ -387,7 +416,12 @@ def at(path: str) -> Callable[[Scene], str]:
 
 
 METRICS = f"/consistency/metrics/?period_start={WEEK}"
+TYPES = f"/consistency/complaint-types/?period_start={WEEK}"
 COMPARISON = f"/consistency/comparison/?region=north&metric=complaint_rate&period_start={WEEK}"
+PRIORITIES = (
+    f"/consistency/priorities/?branch=n-a&start={WEEK}"
+    f"&end={timezone.localdate() + timedelta(days=2)}"
+)
 
 LISTS = [
     Read("regions", at("/regions/"), (1, 1), a_region),
@@ -401,6 +435,11 @@ LISTS = [
     Read("metric cells", at(METRICS), (6, 6), a_judged_branch, cell_branches),
     Read("comparison", at(COMPARISON), (7, 7), a_judged_branch, nested("branches")),
     Read("consistency index", at("/consistency/index/"), (1, 1), an_index_row),
+    # The branch, then the contacts counted in all, by moment and by complaint type, the
+    # moments and the types (consistency.priorities).
+    Read("priority areas", at(PRIORITIES), (6, 6), a_moments_contact, nested("areas")),
+    # Branch ids, contacts, type counts, flags, branch codes, type names.
+    Read("complaint types", typed(TYPES), (6, 6), a_typed_branch),
     Read("flags", at("/flags/"), (1, 1), a_flag, results),
     Read("flags as CSV", at("/flags/?format=csv"), (1, 1), a_flag, csv_rows),
     Read("cases", at("/cases/"), (1, 1), a_case, results),
@@ -635,6 +674,23 @@ def a_new_review(scene: Scene, n: int) -> dict[str, Any]:
     }
 
 
+def a_complaint_ticket(scene: Scene, n: int) -> dict[str, Any]:
+    """A helpdesk's complaint about a call of its own, which it names by the till's
+    reference, of the scene's complaint type."""
+    call = an_interaction(scene)
+    kind = scene.complaint.type
+    assert kind is not None
+    return {
+        "interaction_ref": {"source": "till", "external_id": call.external_id},
+        "type": kind.code,
+        "severity": "high",
+        "text": "Antre lama bgt",
+        "remedy": "Minta maaf",
+        "source": "helpdesk",
+        "external_id": f"CMP-{n}",
+    }
+
+
 CREATES = [
     # The session and its user; the unique code; the INSERT in a savepoint. A branch also
     # reads its region by code, then again by id (full_clean), in a nested savepoint.
@@ -671,12 +727,18 @@ CREATES = [
         (10, 11),
     ),
     # The answer and the interaction are both full_clean()ed: reported.
-    Create("feedback from a promoter", "post", to("/feedback/"), an_answer(9), (57, 57)),
-    Create("feedback from a detractor", "post", to("/feedback/"), an_answer(2), (61, 61)),
+    Create("feedback from a promoter", "post", to("/feedback/"), an_answer(9), (60, 60)),
+    Create("feedback from a detractor", "post", to("/feedback/"), an_answer(2), (64, 64)),
     # The call by its reference (on PostgreSQL through InteractionRef), then by id; the
     # scorecard in force and its items; the review by reference, its INSERT and history;
     # the day marked stale. The answer reads the agent and the branch: reported.
     Create("quality review", "post", to("/quality/reviews/"), a_new_review, (12, 13)),
+    # The type by code; the call by its reference; the complaint by its own reference (on
+    # PostgreSQL after an advisory lock on it) and by its call; the policy; the complaint
+    # full_clean()ed, saved with its first step, its day stale; the call then marked a
+    # complaint through its own service (full_clean()ed, saved with its history); the
+    # answer read back with its relations.
+    Create("complaint", "post", to("/complaints/"), a_complaint_ticket, (63, 64)),
     Create(
         "webhook subscription",
         "post",

@@ -103,9 +103,11 @@ def test_a_type_diverges_while_the_total_complaint_rate_does_not() -> None:
     assert not Flag.objects.filter(metric="complaint_rate").exists()  # 2 % everywhere
     flags = Flag.objects.filter(branch=planted, metric=WRONG)
     assert flags.filter(test=TestKind.PEERS, severity="alarm").count() == 4
-    assert not Flag.objects.filter(metric__startswith="complaint_rate:").exclude(
-        branch=planted
-    ).exists()
+    assert (
+        not Flag.objects.filter(metric__startswith="complaint_rate:")
+        .exclude(branch=planted)
+        .exists()
+    )
     [case] = Case.objects.filter(metric=WRONG)
     assert case.branch == planted
     assert case.get_metric_display() == "Complaints: Wrong amount"
@@ -113,7 +115,9 @@ def test_a_type_diverges_while_the_total_complaint_rate_does_not() -> None:
     assert (case.x, case.n) == (6, 300)
     lines = {
         (line.branch_id, line.code): line
-        for line in type_lines(branch_ids=[b.pk for b in branches], kind="week", period_start=MONDAY)
+        for line in type_lines(
+            branch_ids=[b.pk for b in branches], kind="week", period_start=MONDAY
+        )
     }
     mine = lines[(planted.pk, "wrong-amount")]
     assert (mine.x, mine.n, mine.flag) == (6, 300, "alarm")
