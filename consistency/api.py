@@ -26,6 +26,7 @@ from common.api.fields import FiniteFloatField
 from common.api.filters import StrictFilterSet, TimeFilter
 from common.api.views import SyncListApi, detail_response, scoped_get
 from common.replica import reads_from_replica
+from consistency.api_metric import METRIC_HELP, MetricFilter
 from consistency.models import (
     ALL_CHANNELS,
     CHANNEL_SCOPES,
@@ -295,6 +296,7 @@ class ConsistencyIndexApi(APIView):
 
 class FlagSerializer(serializers.ModelSerializer):
     branch = serializers.CharField(source="branch.code")
+    metric = serializers.CharField(help_text=METRIC_HELP)
     region = serializers.CharField(source="branch.region.code")
     z = FiniteFloatField(allow_null=True, help_text="null when the standard error is 0.")
     owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
@@ -321,7 +323,7 @@ class FlagFilter(StrictFilterSet):
     )
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     test = django_filters.ChoiceFilter(choices=TestKind.choices)
-    metric = django_filters.ChoiceFilter(choices=Metric.choices)
+    metric = MetricFilter()
     channel = django_filters.ChoiceFilter(choices=CHANNEL_SCOPES)
     kind = django_filters.ChoiceFilter(choices=PeriodKind.choices)
     branch = django_filters.CharFilter(field_name="branch__code", help_text="Branch code.")

@@ -21,15 +21,17 @@ from common.api.filters import StrictFilterSet, TimeFilter
 from common.api.serializers import StrictSerializer
 from common.api.views import SyncListApi, detail_response, scoped_get
 from consistency.api import FlagSerializer, TrendPointSerializer
+from consistency.api_metric import METRIC_HELP, MetricFilter
 from consistency.case_selectors import CASE_ORDER, case_flags, case_history, case_queue, case_trends
 from consistency.lifecycle import case_transition
-from consistency.models import Case, CaseStatus, Metric, Severity
+from consistency.models import Case, CaseStatus, Severity
 
 SCOPES = {"read": "analytics:read"}  # no "write": API keys never move cases
 
 
 class CaseSerializer(serializers.ModelSerializer):
     branch = serializers.CharField(source="branch.code", help_text="Branch code.")
+    metric = serializers.CharField(help_text=METRIC_HELP)
     region = serializers.CharField(source="branch.region.code")
     owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
     channels = serializers.ListField(child=serializers.CharField())
@@ -100,7 +102,7 @@ class CaseFilter(StrictFilterSet):
         method="_is_open", help_text="true: open, acknowledged, action planned or monitoring."
     )
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
-    metric = django_filters.ChoiceFilter(choices=Metric.choices)
+    metric = MetricFilter()
     branch = django_filters.CharFilter(field_name="branch__code", help_text="Branch code.")
     region = django_filters.CharFilter(field_name="branch__region__code", help_text="Region code.")
     peer_group = django_filters.CharFilter(field_name="branch__peer_group")

@@ -151,3 +151,20 @@ def test_the_case_page_of_a_type_shows_its_trend_against_the_chain(client: Clien
     text = page.content.decode()
     assert "Complaints: Wrong amount" in text
     assert branches[0].code in text
+
+
+def test_a_rare_type_is_not_flagged_for_one_or_two_complaints() -> None:
+    """Two complaints of a type nobody else had that week lie beyond its exact 95 % limit
+    (2 of 300 where 0.17 are expected), but two are anecdote: below MIN_COMPLAINTS."""
+    taxonomy_seed()
+    region = RegionFactory.create()
+    branches = [BranchFactory.create(region=region, timezone="UTC") for _ in range(12)]
+    for i, branch in enumerate(branches):
+        mix = {"queue-too-long": 4}
+        if i == 0:
+            mix["card-blocked"] = 2
+        week_of_calls(branch, MONDAY, mix)
+    consistency_recompute()
+    assert not Flag.objects.filter(metric="complaint_rate:card-blocked").exists()
+    two = TypeRollup.objects.get(branch=branches[0], kind="week", type_code="card-blocked")
+    assert two.complaints == 2  # counted, shown, just not flagged

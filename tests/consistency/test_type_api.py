@@ -45,3 +45,20 @@ def test_bad_input_is_a_field_error(client) -> None:
     assert answer.status_code == 400
     assert "period_start" in answer.json()["errors"]
     assert client.get(URL, {"branch": "nowhere"}).status_code == 400
+
+
+def test_flags_and_cases_of_a_type_are_listed_and_filtered_by_its_metric(client) -> None:
+    branches = planted_chain()
+    consistency_recompute()
+    client.force_login(UserFactory.create(role=Role.ADMIN))
+    flags = client.get("/api/v1/flags/", {"metric": "complaint_rate:wrong-amount"})
+    assert flags.status_code == 200
+    rows = flags.json()["results"]
+    assert {r["branch"] for r in rows} == {branches[0].code}
+    assert {r["metric"] for r in rows} == {"complaint_rate:wrong-amount"}
+    cases = client.get("/api/v1/cases/", {"metric": "complaint_rate:wrong-amount"}).json()
+    assert [c["branch"] for c in cases["results"]] == [branches[0].code]
+    assert "Complaints: Wrong amount" in cases["results"][0]["summary"]
+    wrong = client.get("/api/v1/flags/", {"metric": "complaints"})
+    assert wrong.status_code == 400
+    assert "metric" in wrong.json()["errors"]
