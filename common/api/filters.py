@@ -86,7 +86,7 @@ class SyncFilterSet(StrictFilterSet):
         help_text="Also return deleted rows as tombstones (`deleted: true`).",
     )
 
-    def _noop(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+    def _noop(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
         return queryset
 
     @classmethod

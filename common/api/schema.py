@@ -1,6 +1,7 @@
 """OpenAPI additions (a drf-spectacular postprocessing hook): the problem+json error
-responses every operation can give, the ``format`` parameter of CSV-capable lists, and
-``additionalProperties: false`` on request bodies, which refuse unknown fields."""
+responses every operation can give, the ``format`` parameter of CSV-capable lists, the
+``Idempotency-Key`` and ``If-Match`` headers writes take, and ``additionalProperties:
+false`` on request bodies, which refuse unknown fields."""
 
 from __future__ import annotations
 
@@ -45,9 +46,36 @@ def _codes(method: str, path: str) -> list[str]:
         codes += ["413", "415"]
     if method == "post":
         codes += ["409", "422"]
-    if method in {"put", "patch"}:
+    if method in {"put", "patch", "delete"}:
         codes.append("412")
     return codes
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (a UUID): the same key and request again within 24 h "
+    "answers the first response (`Idempotent-Replayed: true`) and writes nothing twice.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag the record had when you read it: the write is refused with 412 "
+    "if it has changed since.",
+    "schema": {"type": "string"},
+}
+
+
+def _headers(method: str) -> list[dict[str, Any]]:
+    """The request headers a write takes, declared so generated clients can send them."""
+    if method == "post":
+        return [IDEMPOTENCY_KEY]
+    if method in {"put", "patch", "delete"}:
+        return [IF_MATCH]
+    return []
 
 
 def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -75,6 +103,7 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
                 for answer in responses.values():
                     answer.get("content", {}).pop("text/csv", None)
                 kept = [p for p in operation.get("parameters", []) if p.get("name") != "format"]
+                kept += [h for h in _headers(method) if h not in kept]
                 if kept:
                     operation["parameters"] = kept
                 else:
