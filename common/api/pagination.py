@@ -159,12 +159,17 @@ class KeysetPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        order = ", ".join(
+            f"{name.lstrip('-')} {'descending' if name.startswith('-') else 'ascending'}"
+            for name in self.ordering(view)
+        )
         return [
             {
                 "name": self.cursor_query_param,
                 "in": "query",
                 "required": False,
-                "description": "Where to resume: a previous page's `cursor` (or its `next` link).",
+                "description": "Where to resume: a previous page's `cursor` (or follow its `next` "
+                f"link until it is null). Rows come ordered by {order}; the order is fixed.",
                 "schema": {"type": "string"},
             },
             {

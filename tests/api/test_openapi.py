@@ -97,3 +97,29 @@ def test_the_schema_says_what_the_api_refuses(db: None) -> None:
                     assert "text/csv" not in answer.get("content", {}), (method, path)
             if path.endswith("/bulk/"):
                 assert operation["requestBody"]["required"] is True
+
+
+def test_every_list_says_its_filters_order_and_cursor_and_every_error(db: None) -> None:
+    """What a generated client (and schemathesis) can know of a list: each filter typed,
+    the cursor and page size with the fixed order, and the errors it may answer."""
+    document = Client().get("/api/schema/?format=json").json()
+    lists = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            parameters = {p["name"]: p for p in operation.get("parameters", [])}
+            assert all(p.get("schema") for p in parameters.values()), (method, path)
+            for p in parameters.values():
+                assert set(p["schema"]) & {"type", "$ref", "oneOf", "allOf", "enum"}, (
+                    method, path, p["name"],
+                )  # fmt: skip
+            assert {"401", "403", "404", "429"} <= set(operation["responses"]), (method, path)
+            if "cursor" in parameters:
+                lists += 1
+                assert "ordered by" in parameters["cursor"]["description"], path
+                assert "page_size" in parameters, path
+            if method == "post":
+                assert parameters["Idempotency-Key"]["in"] == "header", path
+            if method in {"put", "patch", "delete"}:
+                assert parameters["If-Match"]["in"] == "header", path
+                assert "412" in operation["responses"], (method, path)
+    assert lists >= 6  # customers, interactions, flags, cases, complaints, quality reviews
