@@ -155,6 +155,9 @@ def test_a_patch_and_a_delete_racing_on_one_etag_cannot_both_win(
     )
     winners = [s for s in statuses if s in {200, 204}]
     assert len(winners) == 1, statuses
-    assert statuses.count(412) == RACERS - 1
+    # A loser is refused: 412 if it reached the row before the winner committed; once a
+    # delete has won, a later one finds no such customer (404), which is as true.
+    losers = {412, 404} if winners == [204] else {412}
+    assert all(s in losers for s in statuses if s not in winners), statuses
     stored = Customer.objects.get(pk=record.pk)
     assert (stored.deleted_at is not None) == (winners == [204])
