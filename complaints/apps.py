@@ -8,6 +8,9 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import domain_events
+        from common.memo import invalidate_on_change
+        from complaints.models import Area, ComplaintType
         from complaints.services import complaints_for_events
 
         domain_events.connect(complaints_for_events, dispatch_uid="complaints.record")
+        invalidate_on_change(ComplaintType, Area)  # the types' names (metric_label)

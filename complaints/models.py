@@ -95,6 +95,18 @@ class ComplaintType(Named):
         ]
 
 
+def newest_types() -> dict[str, ComplaintType]:
+    """Each type code's newest type, with its area: the live one, else the one retired
+    last. What a count by code (which merges a type and its successors) is named by."""
+    rows = ComplaintType.objects.select_related("area").order_by(
+        models.F("retired_at").desc(nulls_first=True), "-pk"
+    )
+    named: dict[str, ComplaintType] = {}
+    for kind in rows:
+        named.setdefault(kind.code, kind)
+    return named
+
+
 class Severity(models.TextChoices):
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Sum
 
 from branches.models import Branch
-from complaints.models import Area, Complaint, ComplaintType
+from complaints.models import Area, Complaint, ComplaintType, newest_types
 from consistency import stats
 from consistency.models import (
     ALL_CHANNELS,
@@ -53,11 +53,8 @@ class TypeLine:
 
 
 def type_names() -> dict[str, tuple[ComplaintType, Area]]:
-    """Each type code's newest type (live before retired) with its area, for naming."""
-    named: dict[str, tuple[ComplaintType, Area]] = {}
-    for kind in ComplaintType.objects.select_related("area").order_by("-retired_at", "pk"):
-        named[kind.code] = (kind, kind.area)  # live ones (NULL retired_at) come last and win
-    return named
+    """Each type code's newest type (``complaints.models.newest_types``) with its area."""
+    return {code: (kind, kind.area) for code, kind in newest_types().items()}
 
 
 def type_lines(*, branch_ids: list[int], kind: str, period_start: date) -> list[TypeLine]:

@@ -12,7 +12,8 @@ from simple_history.models import HistoricalRecords  # type: ignore[import-untyp
 
 from branches.models import Branch
 from common.audit import AuditStamp
-from complaints.models import ComplaintType
+from common.memo import memoized
+from complaints.models import newest_types
 from consistency.stats import Cell, Direction
 from customers.models import Channel
 
@@ -59,7 +60,8 @@ def metric_label(metric: str) -> str:
     code = metric_type_code(metric)
     if code is None:
         return str(Metric(metric).label) if metric in Metric.values else metric
-    kind = ComplaintType.objects.filter(code=code).order_by("retired_at", "-pk").first()
+    # Per-process copy (common.memo): a flag list names many rows without a query each.
+    kind = memoized("complaints.newest_types", newest_types).get(code)
     return _("Complaints: %(type)s") % {"type": kind.name if kind else code}
 
 

@@ -168,3 +168,18 @@ def test_a_rare_type_is_not_flagged_for_one_or_two_complaints() -> None:
     assert not Flag.objects.filter(metric="complaint_rate:card-blocked").exists()
     two = TypeRollup.objects.get(branch=branches[0], kind="week", type_code="card-blocked")
     assert two.complaints == 2  # counted, shown, just not flagged
+
+
+def test_a_type_is_named_by_its_live_successor_of_the_same_code() -> None:
+    from django.utils import timezone
+
+    from complaints.models import newest_types
+    from consistency.models import metric_label
+
+    taxonomy_seed()
+    old = ComplaintType.objects.get(code="wrong-amount")
+    old.retired_at = timezone.now()
+    old.save()
+    ComplaintType.objects.create(area=old.area, code=old.code, name_en="Cash miscounted")
+    assert newest_types()["wrong-amount"].name_en == "Cash miscounted"
+    assert metric_label(WRONG) == "Complaints: Cash miscounted"
